@@ -1,0 +1,102 @@
+//! Command line: raw flags as clap parses them; nothing is validated here (see `config`).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Codes open-ended survey answers: embed, group, evaluate, apply a code frame.
+#[derive(Debug, Parser)]
+#[command(name = "codeframe", version, about, propagate_version = true)]
+pub struct Cli {
+    /// No progress bars or summaries on stderr (errors still print).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Sub-commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Embed each answer with a sentence-embedding model and write an .npy matrix.
+    Embed(EmbedArgs),
+    /// Install or check the embedding model folder.
+    #[command(subcommand)]
+    Model(ModelCommand),
+}
+
+/// Which embedder to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EmbedderChoice {
+    /// all-MiniLM-L6-v2 sentence embeddings (384 dimensions).
+    Minilm,
+    /// TF-IDF word vectors learned from the input (baseline).
+    Tfidf,
+}
+
+/// Which forward pass the MiniLM embedder runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ForwardChoice {
+    /// Fused libtorch ops (default).
+    Fused,
+    /// rust-bert's SentenceEmbeddingsModel (reference).
+    RustBert,
+}
+
+/// Flags of `codeframe embed`.
+#[derive(Debug, Args)]
+pub struct EmbedArgs {
+    /// Answers file (CSV, or TSV by .tsv/.tab extension), UTF-8 with a header row.
+    pub input: PathBuf,
+    /// Header name of the column holding the answers.
+    #[arg(long, value_name = "COL")]
+    pub text_column: String,
+    /// Header name of the id column (default: row numbers from 1).
+    #[arg(long, value_name = "COL")]
+    pub id_column: Option<String>,
+    /// Embedding backend.
+    #[arg(long, value_enum, default_value_t = EmbedderChoice::Minilm)]
+    pub embedder: EmbedderChoice,
+    /// Numeric precision of the model: f32 or bf16.
+    #[arg(long, default_value = "f32")]
+    pub precision: String,
+    /// Device: cpu, cuda or cuda:N.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// Answers per forward pass.
+    #[arg(long, value_name = "N")]
+    pub batch_size: Option<usize>,
+    /// Threads for libtorch (default: all cores).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Model folder (default: models/all-MiniLM-L6-v2 of this checkout).
+    #[arg(long, value_name = "DIR")]
+    pub model_dir: Option<PathBuf>,
+    /// Forward pass (for checking the fused one against rust-bert's).
+    #[arg(long, value_enum, default_value_t = ForwardChoice::Fused, hide = true)]
+    pub forward: ForwardChoice,
+    /// Embedding cache folder (default: ~/.cache/codeframe).
+    #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
+    pub cache_dir: Option<PathBuf>,
+    /// Do not read or write the embedding cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Output matrix (.npy); ids go to <stem>.ids.csv and the run record to <stem>.manifest.json.
+    #[arg(long, value_name = "FILE.npy")]
+    pub out: PathBuf,
+}
+
+/// `codeframe model …`
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Write rust_model.ot from model.safetensors and check every file's checksum.
+    Convert {
+        /// Model folder (default: models/all-MiniLM-L6-v2 of this checkout).
+        dir: Option<PathBuf>,
+    },
+    /// Check the model folder against the committed checksums.
+    Check {
+        /// Model folder (default: models/all-MiniLM-L6-v2 of this checkout).
+        dir: Option<PathBuf>,
+    },
+}

@@ -1,0 +1,190 @@
+//! Settings: raw flags turned into checked settings before any expensive work starts.
+
+use std::path::{Path, PathBuf};
+
+use tch::Device;
+
+use crate::cli::{EmbedArgs, EmbedderChoice, ForwardChoice};
+use crate::embed::minilm::{Forward, DEFAULT_BATCH_SIZE};
+use crate::embed::{model_dir, Cache, Precision};
+use crate::error::{InputError, Result};
+
+/// Checked settings of `codeframe embed`.
+#[derive(Debug, Clone)]
+pub struct EmbedSettings {
+    /// Answers file.
+    pub input: PathBuf,
+    /// Text column.
+    pub text_column: String,
+    /// Id column, if any.
+    pub id_column: Option<String>,
+    /// Backend.
+    pub embedder: EmbedderChoice,
+    /// Precision.
+    pub precision: Precision,
+    /// Device.
+    pub device: Device,
+    /// Batch size.
+    pub batch_size: usize,
+    /// libtorch threads.
+    pub threads: usize,
+    /// Model folder.
+    pub model_dir: PathBuf,
+    /// Forward pass.
+    pub forward: Forward,
+    /// Cache folder, unless caching is off.
+    pub cache_dir: Option<PathBuf>,
+    /// Output paths.
+    pub out: OutPaths,
+}
+
+/// Where `embed` writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutPaths {
+    /// The matrix.
+    pub npy: PathBuf,
+    /// Row, id, line and status per input row.
+    pub ids: PathBuf,
+    /// The run record.
+    pub manifest: PathBuf,
+}
+
+impl OutPaths {
+    /// `X.npy` → `X.npy`, `X.ids.csv`, `X.manifest.json`.
+    pub fn for_npy(npy: &Path) -> Result<Self, InputError> {
+        if npy.extension().and_then(|e| e.to_str()) != Some("npy") {
+            return Err(InputError::flag(
+                format!("--out {} does not end in .npy", npy.display()),
+                "name the output FILE.npy",
+            ));
+        }
+        let stem = npy.with_extension("");
+        let sibling = |suffix: &str| {
+            let mut s = stem.clone().into_os_string();
+            s.push(suffix);
+            PathBuf::from(s)
+        };
+        Ok(OutPaths {
+            npy: npy.to_path_buf(),
+            ids: sibling(".ids.csv"),
+            manifest: sibling(".manifest.json"),
+        })
+    }
+}
+
+/// Parses `cpu`, `cuda` or `cuda:N` and checks libtorch can see the device.
+pub fn parse_device(s: &str) -> Result<Device, InputError> {
+    let no_cuda = || {
+        InputError::flag(
+            format!("--device {s}: libtorch sees no CUDA device on this machine"),
+            "use --device cpu",
+        )
+    };
+    match s {
+        "cpu" => Ok(Device::Cpu),
+        "cuda" => {
+            if tch::Cuda::is_available() {
+                Ok(Device::Cuda(0))
+            } else {
+                Err(no_cuda())
+            }
+        }
+        _ => match s.strip_prefix("cuda:").map(str::parse::<usize>) {
+            Some(Ok(n)) if (n as i64) < tch::Cuda::device_count() => Ok(Device::Cuda(n)),
+            Some(Ok(_)) => Err(no_cuda()),
+            _ => Err(InputError::flag(
+                format!("--device {s} is not a device"),
+                "use --device cpu, cuda or cuda:N",
+            )),
+        },
+    }
+}
+
+impl EmbedSettings {
+    /// Checks every flag; touches no model and reads no data.
+    pub fn from_args(a: &EmbedArgs) -> Result<Self, InputError> {
+        if !a.input.is_file() {
+            return Err(InputError::file(
+                &a.input,
+                None,
+                "no such file",
+                "check the path of the answers file",
+            ));
+        }
+        let precision: Precision = a
+            .precision
+            .parse()
+            .map_err(|e: String| InputError::flag(e, "pass --precision f32 or --precision bf16"))?;
+        let device = parse_device(&a.device)?;
+        let batch_size = a.batch_size.unwrap_or(DEFAULT_BATCH_SIZE);
+        if batch_size == 0 {
+            return Err(InputError::flag(
+                "--batch-size must be at least 1",
+                "pass --batch-size 32",
+            ));
+        }
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        let threads = a.threads.unwrap_or(cores);
+        if threads == 0 {
+            return Err(InputError::flag(
+                "--threads must be at least 1",
+                "leave out --threads to use every core",
+            ));
+        }
+        let out = OutPaths::for_npy(&a.out)?;
+        if let Some(parent) = a.out.parent().filter(|p| !p.as_os_str().is_empty()) {
+            if !parent.is_dir() {
+                return Err(InputError::flag(
+                    format!("the folder of --out, {}, does not exist", parent.display()),
+                    "create it first or choose another --out",
+                ));
+            }
+        }
+        let cache_dir = if a.no_cache {
+            None
+        } else {
+            a.cache_dir.clone().or_else(Cache::default_dir)
+        };
+        Ok(EmbedSettings {
+            input: a.input.clone(),
+            text_column: a.text_column.clone(),
+            id_column: a.id_column.clone(),
+            embedder: a.embedder,
+            precision,
+            device,
+            batch_size,
+            threads,
+            model_dir: a.model_dir.clone().unwrap_or_else(model_dir::default_dir),
+            forward: match a.forward {
+                ForwardChoice::Fused => Forward::Fused,
+                ForwardChoice::RustBert => Forward::RustBert,
+            },
+            cache_dir,
+            out,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn out_paths_sit_beside_the_matrix() {
+        let o = OutPaths::for_npy(Path::new("out/wave1.npy")).unwrap();
+        assert_eq!(o.ids, PathBuf::from("out/wave1.ids.csv"));
+        assert_eq!(o.manifest, PathBuf::from("out/wave1.manifest.json"));
+        assert!(OutPaths::for_npy(Path::new("x.csv")).is_err());
+    }
+
+    #[test]
+    fn devices() {
+        assert_eq!(parse_device("cpu").unwrap(), Device::Cpu);
+        assert!(parse_device("gpu").is_err());
+        if !tch::Cuda::is_available() {
+            assert!(parse_device("cuda").unwrap_err().fix.contains("cpu"));
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! BERT encoder forward on tch with fused ops (one QKV matmul, `scaled_dot_product_attention`,
+//! `gelu`, `layer_norm`) over the same weights rust-bert loads; rust-bert's own forward stays
+//! as the reference it is checked against.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use tch::{Device, Kind, Tensor};
+
+use crate::error::{Error, InputError, Result};
+use crate::fsio;
+
+/// The shape fields of a BERT `config.json`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct BertShape {
+    /// Width of the hidden states.
+    pub hidden_size: i64,
+    /// Attention heads per layer.
+    pub num_attention_heads: i64,
+    /// Encoder layers.
+    pub num_hidden_layers: i64,
+    /// Layer-norm epsilon.
+    #[serde(default = "default_eps")]
+    pub layer_norm_eps: f64,
+    /// Activation; only exact GELU is supported.
+    #[serde(default = "default_act")]
+    pub hidden_act: String,
+}
+
+fn default_eps() -> f64 {
+    1e-12
+}
+
+fn default_act() -> String {
+    "gelu".into()
+}
+
+impl BertShape {
+    /// Reads `config.json`.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let bytes = fsio::read(path)?;
+        let shape: BertShape = serde_json::from_slice(&bytes).map_err(|e| {
+            InputError::file(
+                path,
+                Some(e.line() as u64),
+                format!("not a BERT config: {e}"),
+                "run scripts/setup.sh to reinstall the model",
+            )
+        })?;
+        if shape.hidden_act != "gelu" || shape.hidden_size % shape.num_attention_heads != 0 {
+            return Err(InputError::file(
+                path,
+                None,
+                "unsupported BERT configuration (needs exact GELU and hidden size divisible by heads)",
+                "use the all-MiniLM-L6-v2 model installed by scripts/setup.sh",
+            )
+            .into());
+        }
+        Ok(shape)
+    }
+}
+
+struct Layer {
+    qkv_w: Tensor,
+    qkv_b: Tensor,
+    out_w: Tensor,
+    out_b: Tensor,
+    ln1_w: Tensor,
+    ln1_b: Tensor,
+    up_w: Tensor,
+    up_b: Tensor,
+    down_w: Tensor,
+    down_b: Tensor,
+    ln2_w: Tensor,
+    ln2_b: Tensor,
+}
+
+/// A BERT encoder ready to run.
+pub struct BertEncoder {
+    shape: BertShape,
+    word: Tensor,
+    position: Tensor,
+    token_type0: Tensor,
+    emb_ln_w: Tensor,
+    emb_ln_b: Tensor,
+    layers: Vec<Layer>,
+}
+
+impl BertEncoder {
+    /// Builds the encoder from named tensors (rust-bert's variable names), cast to `kind`.
+    pub fn new(
+        named: Vec<(String, Tensor)>,
+        shape: BertShape,
+        kind: Kind,
+        device: Device,
+    ) -> Result<Self> {
+        let mut map: HashMap<String, Tensor> = named.into_iter().collect();
+        let mut take = |name: &str| -> Result<Tensor> {
+            map.remove(name)
+                .map(|t| t.to_device(device).to_kind(kind))
+                .ok_or_else(|| {
+                    Error::from(InputError::flag(
+                        format!("the model weights have no tensor \"{name}\""),
+                        "run scripts/setup.sh to reinstall the model",
+                    ))
+                })
+        };
+        let word = take("embeddings.word_embeddings.weight")?;
+        let position = take("embeddings.position_embeddings.weight")?;
+        let token_type0 = take("embeddings.token_type_embeddings.weight")?.get(0);
+        let emb_ln_w = take("embeddings.LayerNorm.weight")?;
+        let emb_ln_b = take("embeddings.LayerNorm.bias")?;
+        let mut layers = Vec::new();
+        for i in 0..shape.num_hidden_layers {
+            let p = format!("encoder.layer.{i}");
+            let q_w = take(&format!("{p}.attention.self.query.weight"))?;
+            let k_w = take(&format!("{p}.attention.self.key.weight"))?;
+            let v_w = take(&format!("{p}.attention.self.value.weight"))?;
+            let q_b = take(&format!("{p}.attention.self.query.bias"))?;
+            let k_b = take(&format!("{p}.attention.self.key.bias"))?;
+            let v_b = take(&format!("{p}.attention.self.value.bias"))?;
+            layers.push(Layer {
+                qkv_w: Tensor::cat(&[q_w, k_w, v_w], 0).contiguous(),
+                qkv_b: Tensor::cat(&[q_b, k_b, v_b], 0),
+                out_w: take(&format!("{p}.attention.output.dense.weight"))?,
+                out_b: take(&format!("{p}.attention.output.dense.bias"))?,
+                ln1_w: take(&format!("{p}.attention.output.LayerNorm.weight"))?,
+                ln1_b: take(&format!("{p}.attention.output.LayerNorm.bias"))?,
+                up_w: take(&format!("{p}.intermediate.dense.weight"))?,
+                up_b: take(&format!("{p}.intermediate.dense.bias"))?,
+                down_w: take(&format!("{p}.output.dense.weight"))?,
+                down_b: take(&format!("{p}.output.dense.bias"))?,
+                ln2_w: take(&format!("{p}.output.LayerNorm.weight"))?,
+                ln2_b: take(&format!("{p}.output.LayerNorm.bias"))?,
+            });
+        }
+        Ok(BertEncoder {
+            shape,
+            word,
+            position,
+            token_type0,
+            emb_ln_w,
+            emb_ln_b,
+            layers,
+        })
+    }
+
+    /// Last hidden states `[batch, len, hidden]` for token ids and a 0/1 mask, both `[batch, len]`.
+    pub fn forward(&self, ids: &Tensor, mask: &Tensor) -> Tensor {
+        let (b, l) = ids.size2().unwrap_or((0, 0));
+        let h = self.shape.hidden_size;
+        let heads = self.shape.num_attention_heads;
+        let eps = self.shape.layer_norm_eps;
+        let x = self
+            .word
+            .index_select(0, &ids.reshape([-1]))
+            .reshape([b, l, h])
+            + self.position.narrow(0, 0, l)
+            + &self.token_type0;
+        let mut x = x.layer_norm([h], Some(&self.emb_ln_w), Some(&self.emb_ln_b), eps, false);
+        // True where a key may be attended to, broadcast over heads and queries.
+        let keep = mask.to_kind(Kind::Bool).reshape([b, 1, 1, l]);
+        for layer in &self.layers {
+            let qkv = x
+                .linear(&layer.qkv_w, Some(&layer.qkv_b))
+                .reshape([b, l, 3, heads, h / heads])
+                .permute([2, 0, 3, 1, 4]);
+            let ctx = Tensor::scaled_dot_product_attention(
+                &qkv.get(0),
+                &qkv.get(1),
+                &qkv.get(2),
+                Some(&keep),
+                0.0,
+                false,
+                None::<f64>,
+            )
+            .transpose(1, 2)
+            .reshape([b, l, h]);
+            let attn = (ctx.linear(&layer.out_w, Some(&layer.out_b)) + &x).layer_norm(
+                [h],
+                Some(&layer.ln1_w),
+                Some(&layer.ln1_b),
+                eps,
+                false,
+            );
+            let up = attn.linear(&layer.up_w, Some(&layer.up_b)).gelu("none");
+            x = (up.linear(&layer.down_w, Some(&layer.down_b)) + &attn).layer_norm(
+                [h],
+                Some(&layer.ln2_w),
+                Some(&layer.ln2_b),
+                eps,
+                false,
+            );
+        }
+        x
+    }
+}
+
+/// Mean of the hidden states over real tokens, in f32, scaled to unit length: `[batch, hidden]`.
+pub fn mean_pool_normalise(hidden: &Tensor, mask: &Tensor) -> Tensor {
+    let hidden = hidden.to_kind(Kind::Float);
+    let m = mask.to_kind(Kind::Float).unsqueeze(-1);
+    let sum = (hidden * &m).sum_dim_intlist([1i64].as_slice(), false, Kind::Float);
+    let count = m
+        .sum_dim_intlist([1i64].as_slice(), false, Kind::Float)
+        .clamp_min(1e-9);
+    let mean = sum / count;
+    let norm = mean
+        .norm_scalaropt_dim(2, [1i64].as_slice(), true)
+        .clamp_min(1e-12);
+    mean / norm
+}

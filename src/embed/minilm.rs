@@ -1,0 +1,264 @@
+//! MiniLM embedder: all-MiniLM-L6-v2 on libtorch. Texts are tokenised with rust-bert's
+//! tokenizer, sorted by token count and encoded in batches; the fused forward (`bert`) is the
+//! default and rust-bert's `SentenceEmbeddingsModel` the reference.
+
+use std::path::PathBuf;
+
+use rust_bert::pipelines::common::{ModelType, TokenizerOption};
+use rust_bert::pipelines::sentence_embeddings::{
+    SentenceEmbeddingsBuilder, SentenceEmbeddingsModel,
+};
+use rust_tokenizers::tokenizer::TruncationStrategy;
+use serde::Deserialize;
+use tch::{Device, Kind, Tensor};
+
+use super::bert::{mean_pool_normalise, BertEncoder, BertShape};
+use super::model_dir::{self, ModelDir};
+use super::{Embedder, Precision, Vectors};
+use crate::error::{Error, InputError, Result};
+use crate::fsio;
+use crate::progress::Progress;
+
+/// Which forward pass computes the hidden states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Forward {
+    /// Fused tch ops over the same weights (default, faster).
+    Fused,
+    /// rust-bert's `SentenceEmbeddingsModel` (the reference).
+    RustBert,
+}
+
+/// Settings for the MiniLM backend.
+#[derive(Debug, Clone)]
+pub struct MiniLmOptions {
+    /// The model folder.
+    pub model_dir: PathBuf,
+    /// Where the forward runs.
+    pub device: Device,
+    /// f32 or bf16.
+    pub precision: Precision,
+    /// Texts per forward pass.
+    pub batch_size: usize,
+    /// Fused or reference forward.
+    pub forward: Forward,
+}
+
+impl Default for MiniLmOptions {
+    fn default() -> Self {
+        MiniLmOptions {
+            model_dir: model_dir::default_dir(),
+            device: Device::Cpu,
+            precision: Precision::F32,
+            batch_size: DEFAULT_BATCH_SIZE,
+            forward: Forward::Fused,
+        }
+    }
+}
+
+/// Batch size chosen by `scripts/bench-embed.sh` (see BENCHMARKS.md).
+pub const DEFAULT_BATCH_SIZE: usize = 32;
+
+enum Engine {
+    Fused(BertEncoder),
+    RustBert(Box<SentenceEmbeddingsModel>),
+}
+
+/// The loaded model.
+pub struct MiniLm {
+    model: ModelDir,
+    opts: MiniLmOptions,
+    tokenizer: TokenizerOption,
+    max_len: usize,
+    dim: usize,
+    engine: Engine,
+}
+
+#[derive(Deserialize)]
+struct SentenceBertConfig {
+    max_seq_length: usize,
+}
+
+#[derive(Deserialize)]
+struct TokenizerConfig {
+    #[serde(default)]
+    do_lower_case: Option<bool>,
+    #[serde(default)]
+    strip_accents: Option<bool>,
+}
+
+fn json_file<T: for<'de> Deserialize<'de>>(path: &std::path::Path) -> Result<T> {
+    let bytes = fsio::read(path)?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        InputError::file(
+            path,
+            Some(e.line() as u64),
+            format!("cannot read the model's settings: {e}"),
+            "run scripts/setup.sh to reinstall the model",
+        )
+        .into()
+    })
+}
+
+impl MiniLm {
+    /// Checks the model folder and loads tokenizer and weights.
+    pub fn load(opts: MiniLmOptions) -> Result<Self> {
+        if opts.batch_size == 0 {
+            return Err(InputError::flag(
+                "--batch-size must be at least 1",
+                "pass --batch-size 32",
+            )
+            .into());
+        }
+        let model = model_dir::open(&opts.model_dir)?;
+        let dir = &model.path;
+        let sbert: SentenceBertConfig = json_file(&dir.join("sentence_bert_config.json"))?;
+        let tok: TokenizerConfig = json_file(&dir.join("tokenizer_config.json"))?;
+        let lower = tok.do_lower_case.unwrap_or(true);
+        let vocab = dir.join("vocab.txt");
+        let tokenizer = TokenizerOption::from_file(
+            ModelType::Bert,
+            &vocab.to_string_lossy(),
+            None,
+            lower,
+            tok.strip_accents,
+            None,
+        )
+        .map_err(|source| Error::RustBert {
+            context: format!("reading {}", vocab.display()),
+            source,
+        })?;
+        let shape = BertShape::from_file(&dir.join("config.json"))?;
+        let dim = shape.hidden_size as usize;
+        let kind = match opts.precision {
+            Precision::F32 => Kind::Float,
+            Precision::Bf16 => Kind::BFloat16,
+        };
+        let engine = match opts.forward {
+            Forward::Fused => {
+                let weights = dir.join("rust_model.ot");
+                let named = Tensor::load_multi(&weights)
+                    .map_err(|e| Error::torch(format!("loading {}", weights.display()), e))?;
+                Engine::Fused(BertEncoder::new(named, shape, kind, opts.device)?)
+            }
+            Forward::RustBert => {
+                let mut builder = SentenceEmbeddingsBuilder::local(dir).with_device(opts.device);
+                if kind != Kind::Float {
+                    builder = builder.with_kind(kind);
+                }
+                let m = builder.create_model().map_err(|source| Error::RustBert {
+                    context: format!("loading the model from {}", dir.display()),
+                    source,
+                })?;
+                Engine::RustBert(Box::new(m))
+            }
+        };
+        Ok(MiniLm {
+            model,
+            opts,
+            tokenizer,
+            max_len: sbert.max_seq_length,
+            dim,
+            engine,
+        })
+    }
+
+    /// The checked model folder.
+    pub fn model(&self) -> &ModelDir {
+        &self.model
+    }
+
+    /// The model's token window (texts longer than this are cut).
+    pub fn max_len(&self) -> usize {
+        self.max_len
+    }
+
+    /// Token ids per text, each cut to the window, and whether it was cut.
+    pub fn tokenize(&self, texts: &[&str]) -> Vec<(Vec<i64>, bool)> {
+        self.tokenizer
+            .encode_list(texts, self.max_len, &TruncationStrategy::LongestFirst, 0)
+            .into_iter()
+            .map(|t| {
+                let cut = t.num_truncated_tokens > 0;
+                (t.token_ids, cut)
+            })
+            .collect()
+    }
+
+    fn encode_batch(&self, texts: &[&str], tokens: &[&(Vec<i64>, bool)]) -> Result<Tensor> {
+        match &self.engine {
+            Engine::Fused(encoder) => {
+                let len = tokens.iter().map(|t| t.0.len()).max().unwrap_or(0);
+                let pad = self.tokenizer.get_pad_id().unwrap_or(0);
+                let mut ids = Vec::with_capacity(tokens.len() * len);
+                let mut mask = Vec::with_capacity(tokens.len() * len);
+                for (t, _) in tokens {
+                    ids.extend_from_slice(t);
+                    ids.extend(std::iter::repeat(pad).take(len - t.len()));
+                    mask.extend(std::iter::repeat(1i64).take(t.len()));
+                    mask.extend(std::iter::repeat(0i64).take(len - t.len()));
+                }
+                let shape = [tokens.len() as i64, len as i64];
+                let ids = Tensor::from_slice(&ids)
+                    .reshape(shape)
+                    .to_device(self.opts.device);
+                let mask = Tensor::from_slice(&mask)
+                    .reshape(shape)
+                    .to_device(self.opts.device);
+                Ok(tch::no_grad(|| {
+                    mean_pool_normalise(&encoder.forward(&ids, &mask), &mask)
+                }))
+            }
+            Engine::RustBert(model) => {
+                let out = model
+                    .encode_as_tensor(texts)
+                    .map_err(|source| Error::RustBert {
+                        context: "encoding a batch".into(),
+                        source,
+                    })?;
+                Ok(out.embeddings.to_kind(Kind::Float))
+            }
+        }
+    }
+}
+
+impl Embedder for MiniLm {
+    fn name(&self) -> &str {
+        "minilm"
+    }
+
+    fn cache_key(&self) -> Option<String> {
+        Some(format!(
+            "minilm-{}-{}-w{}",
+            &self.model.checksum[..16],
+            self.opts.precision,
+            self.max_len
+        ))
+    }
+
+    fn embed(&mut self, texts: &[&str], progress: &Progress) -> Result<Vectors> {
+        let tokens = self.tokenize(texts);
+        // Longest first, ties by position, so batches hold texts of similar length.
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by(|&a, &b| tokens[b].0.len().cmp(&tokens[a].0.len()).then(a.cmp(&b)));
+        let mut data = vec![0f32; texts.len() * self.dim];
+        let bar = progress.bar(texts.len() as u64, "embedding");
+        for chunk in order.chunks(self.opts.batch_size) {
+            let batch_texts: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
+            let batch_tokens: Vec<&(Vec<i64>, bool)> = chunk.iter().map(|&i| &tokens[i]).collect();
+            let out = self.encode_batch(&batch_texts, &batch_tokens)?;
+            let flat = Vec::<f32>::try_from(out.to_device(Device::Cpu).reshape([-1]))
+                .map_err(|e| Error::torch("copying embeddings to memory", e))?;
+            for (j, &i) in chunk.iter().enumerate() {
+                data[i * self.dim..(i + 1) * self.dim]
+                    .copy_from_slice(&flat[j * self.dim..(j + 1) * self.dim]);
+            }
+            bar.inc(chunk.len() as u64);
+        }
+        bar.finish_and_clear();
+        Ok(Vectors {
+            dim: self.dim,
+            data,
+            truncated: tokens.iter().map(|t| t.1).collect(),
+        })
+    }
+}

@@ -1,0 +1,337 @@
+//! Ingest: reads survey answers (CSV or TSV, columns by header name) into rows, rejecting bad
+//! files with a message that names the file, the line and the fix.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::error::{InputError, Result};
+use crate::fsio;
+use crate::manifest::sha256_hex;
+
+/// Which columns to read.
+#[derive(Debug, Clone)]
+pub struct ReadOptions {
+    /// Header name of the answer text.
+    pub text_column: String,
+    /// Header name of the respondent/answer id; row numbers (1-based) when absent.
+    pub id_column: Option<String>,
+}
+
+/// One input row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// 0-based position among the data rows.
+    pub row: usize,
+    /// 1-based line where the record starts in the file.
+    pub line: u64,
+    /// The id from the id column, or the 1-based row number.
+    pub id: String,
+    /// The answer text, as written.
+    pub text: String,
+}
+
+/// All rows of one input file.
+#[derive(Debug, Clone)]
+pub struct Answers {
+    /// The file they came from.
+    pub path: PathBuf,
+    /// SHA-256 of the file's bytes.
+    pub sha256: String,
+    /// Every data row, in file order.
+    pub rows: Vec<Answer>,
+}
+
+impl Answers {
+    /// The texts in row order.
+    pub fn texts(&self) -> Vec<&str> {
+        self.rows.iter().map(|a| a.text.as_str()).collect()
+    }
+}
+
+/// Reads and parses an answers file.
+pub fn read_answers(path: &Path, opts: &ReadOptions) -> Result<Answers> {
+    let bytes = fsio::read(path)?;
+    Ok(parse_answers(path, &bytes, opts)?)
+}
+
+const SAVE_AS_UTF8: &str =
+    "save the file as UTF-8 (in Excel: File > Save As > \"CSV UTF-8\"; in LibreOffice: character set \"Unicode (UTF-8)\")";
+
+/// Parses the bytes of an answers file; `path` names it in messages and picks the delimiter
+/// (`.tsv`/`.tab` are tab-separated, anything else comma-separated).
+pub fn parse_answers(path: &Path, bytes: &[u8], opts: &ReadOptions) -> Result<Answers, InputError> {
+    let sha256 = sha256_hex(bytes);
+    let text = decode(path, bytes)?;
+    if text.trim().is_empty() {
+        return Err(InputError::file(
+            path,
+            None,
+            "the file is empty",
+            "export the answers with a header row naming the columns, then one row per answer",
+        ));
+    }
+    let delimiter = delimiter_for(path);
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(text.as_bytes());
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(|e| csv_error(path, &e))?
+        .iter()
+        .map(|h| h.trim().to_string())
+        .collect();
+    let text_idx = column_index(path, &headers, &opts.text_column, "--text-column")?;
+    let id_idx = match &opts.id_column {
+        Some(c) => Some(column_index(path, &headers, c, "--id-column")?),
+        None => None,
+    };
+
+    let mut rows = Vec::new();
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    for (row, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| csv_error(path, &e))?;
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let text = record.get(text_idx).unwrap_or("").to_string();
+        let id = match id_idx {
+            Some(i) => {
+                let id = record.get(i).unwrap_or("").trim().to_string();
+                if id.is_empty() {
+                    return Err(InputError::file(
+                        path,
+                        Some(line),
+                        format!(
+                            "the id column \"{}\" is empty",
+                            opts.id_column.as_deref().unwrap_or("")
+                        ),
+                        "give every row an id, or leave out --id-column to use row numbers",
+                    ));
+                }
+                if let Some(first) = seen.insert(id.clone(), line) {
+                    return Err(InputError::file(
+                        path,
+                        Some(line),
+                        format!("id \"{id}\" is used again (first on line {first})"),
+                        "make the ids unique, or leave out --id-column to use row numbers",
+                    ));
+                }
+                id
+            }
+            None => (row + 1).to_string(),
+        };
+        rows.push(Answer {
+            row,
+            line,
+            id,
+            text,
+        });
+    }
+    if rows.is_empty() {
+        return Err(InputError::file(
+            path,
+            Some(1),
+            "the file has a header but no answers below it",
+            "export the answers too, one row per answer under the header",
+        ));
+    }
+    Ok(Answers {
+        path: path.to_path_buf(),
+        sha256,
+        rows,
+    })
+}
+
+fn delimiter_for(path: &Path) -> u8 {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase())
+        .as_deref()
+    {
+        Some("tsv") | Some("tab") => b'\t',
+        _ => b',',
+    }
+}
+
+/// UTF-8 with or without a byte-order mark; anything else is refused with the line it breaks on.
+fn decode<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, InputError> {
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return Err(InputError::file(
+            path,
+            Some(1),
+            "the file starts with a UTF-16 byte-order mark; codeframe reads UTF-8",
+            SAVE_AS_UTF8,
+        ));
+    }
+    let bytes = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes);
+    std::str::from_utf8(bytes).map_err(|e| {
+        let at = e.valid_up_to();
+        let line = 1 + bytes[..at].iter().filter(|&&b| b == b'\n').count() as u64;
+        let byte = bytes.get(at).copied().unwrap_or(0);
+        InputError::file(
+            path,
+            Some(line),
+            format!("byte 0x{byte:02X} is not UTF-8 (the file looks like Windows-1252 or Latin-1)"),
+            SAVE_AS_UTF8,
+        )
+    })
+}
+
+fn column_index(
+    path: &Path,
+    headers: &[String],
+    wanted: &str,
+    flag: &str,
+) -> Result<usize, InputError> {
+    let matches: Vec<usize> = headers
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| h.as_str() == wanted.trim())
+        .map(|(i, _)| i)
+        .collect();
+    match matches.as_slice() {
+        [i] => Ok(*i),
+        [] => {
+            let near = headers
+                .iter()
+                .find(|h| h.eq_ignore_ascii_case(wanted.trim()))
+                .map(|h| format!(" (did you mean \"{h}\"?)"))
+                .unwrap_or_default();
+            Err(InputError::file(
+                path,
+                Some(1),
+                format!("no column named \"{wanted}\"{near}"),
+                format!(
+                    "pass {flag} with one of the header's columns: {}",
+                    headers
+                        .iter()
+                        .map(|h| format!("\"{h}\""))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ))
+        }
+        _ => Err(InputError::file(
+            path,
+            Some(1),
+            format!(
+                "the header names column \"{wanted}\" {} times",
+                matches.len()
+            ),
+            "rename the duplicate columns so each header name is unique",
+        )),
+    }
+}
+
+fn csv_error(path: &Path, e: &csv::Error) -> InputError {
+    let line = e.position().map(|p| p.line());
+    match e.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => InputError::file(
+            path,
+            line,
+            format!("this row has {len} fields but the header has {expected_len}"),
+            "quote fields that contain the delimiter or a line break (\"like, this\"), or make every row have as many fields as the header",
+        ),
+        _ => InputError::file(
+            path,
+            line,
+            format!("the file is not valid CSV: {e}"),
+            "export the answers again as CSV (RFC 4180) or TSV",
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(text: &str, id: Option<&str>) -> ReadOptions {
+        ReadOptions {
+            text_column: text.into(),
+            id_column: id.map(Into::into),
+        }
+    }
+
+    fn parse(bytes: &[u8], o: &ReadOptions) -> Result<Answers, InputError> {
+        parse_answers(Path::new("answers.csv"), bytes, o)
+    }
+
+    #[test]
+    fn reads_columns_by_name_with_quoted_newlines() {
+        let a = parse(
+            b"id,text\nr1,\"two\nlines\"\nr2,plain\n",
+            &opts("text", Some("id")),
+        )
+        .unwrap();
+        assert_eq!(a.rows.len(), 2);
+        assert_eq!(a.rows[0].text, "two\nlines");
+        assert_eq!(a.rows[1].id, "r2");
+        assert_eq!(a.rows[1].line, 4);
+    }
+
+    #[test]
+    fn utf8_bom_is_accepted() {
+        let a = parse(b"\xEF\xBB\xBFtext\nhello\n", &opts("text", None)).unwrap();
+        assert_eq!(a.rows[0].text, "hello");
+        assert_eq!(a.rows[0].id, "1");
+    }
+
+    #[test]
+    fn utf16_bom_is_refused() {
+        let e = parse(b"\xFF\xFEt\0", &opts("text", None)).unwrap_err();
+        assert!(e.problem.contains("UTF-16"));
+    }
+
+    #[test]
+    fn latin1_names_the_line() {
+        let e = parse(b"text\nok\ncaf\xE9\n", &opts("text", None)).unwrap_err();
+        assert_eq!(e.line, Some(3));
+        assert!(e.fix.contains("UTF-8"));
+    }
+
+    #[test]
+    fn missing_column_lists_the_header() {
+        let e = parse(b"id,answer\n1,x\n", &opts("text", None)).unwrap_err();
+        assert!(e.problem.contains("\"text\""));
+        assert!(e.fix.contains("\"answer\""));
+    }
+
+    #[test]
+    fn ragged_row_names_its_line() {
+        let e = parse(b"id,text\n1,a\n2,b,c\n", &opts("text", None)).unwrap_err();
+        assert_eq!(e.line, Some(3));
+    }
+
+    #[test]
+    fn empty_and_header_only() {
+        assert!(parse(b"", &opts("text", None))
+            .unwrap_err()
+            .problem
+            .contains("empty"));
+        assert!(parse(b"text\n", &opts("text", None))
+            .unwrap_err()
+            .problem
+            .contains("no answers"));
+    }
+
+    #[test]
+    fn duplicate_ids_are_refused() {
+        let e = parse(b"id,text\na,x\na,y\n", &opts("text", Some("id"))).unwrap_err();
+        assert_eq!(e.line, Some(3));
+        assert!(e.problem.contains("line 2"));
+    }
+
+    #[test]
+    fn tsv_by_extension() {
+        let a = parse_answers(
+            Path::new("a.tsv"),
+            b"id\ttext\n1\thi, there\n",
+            &opts("text", None),
+        )
+        .unwrap();
+        assert_eq!(a.rows[0].text, "hi, there");
+    }
+}

@@ -1,0 +1,21 @@
+//! codeframe codes open-ended survey answers as a batch pipeline:
+//!
+//! ```text
+//! answers (CSV/TSV) → ingest → embed → (cluster → describe) → evaluate / agree → report
+//! ```
+//!
+//! Each stage is a module; `app` wires them into the `codeframe` sub-commands and `main.rs`
+//! only parses flags, calls [`app::run`] and maps errors to exit codes.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod embed;
+pub mod error;
+pub mod fsio;
+pub mod ingest;
+pub mod manifest;
+pub mod progress;
+pub mod report;
+
+pub use error::{Error, InputError, Result};

@@ -1,0 +1,52 @@
+//! Progress: bars on stderr for long steps, hidden when stderr is not a terminal or with --quiet.
+
+use std::io::IsTerminal;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// Where progress and messages go.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    quiet: bool,
+    bars: bool,
+}
+
+impl Progress {
+    /// Bars only when stderr is a terminal and not quiet; messages unless quiet.
+    pub fn new(quiet: bool) -> Self {
+        Progress {
+            quiet,
+            bars: !quiet && std::io::stderr().is_terminal(),
+        }
+    }
+
+    /// No output at all (library use, tests).
+    pub fn silent() -> Self {
+        Progress {
+            quiet: true,
+            bars: false,
+        }
+    }
+
+    /// A message line on stderr.
+    pub fn say(&self, msg: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!("{}", msg.as_ref());
+        }
+    }
+
+    /// A bar over `len` items, drawn only when bars are on.
+    pub fn bar(&self, len: u64, what: &str) -> ProgressBar {
+        if !self.bars {
+            return ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::hidden());
+        }
+        let bar = ProgressBar::new(len);
+        let style =
+            ProgressStyle::with_template("{msg:>10} [{bar:30}] {pos}/{len} ({per_sec}, eta {eta})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> ");
+        bar.set_style(style);
+        bar.set_message(what.to_string());
+        bar
+    }
+}

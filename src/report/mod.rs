@@ -1,0 +1,77 @@
+//! Report writers: pure functions from results to bytes (npy, csv, json); no file I/O here.
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+/// A row-major `f32` matrix as a NumPy `.npy` (format 1.0, little-endian).
+pub fn npy_f32(rows: usize, cols: usize, data: &[f32]) -> Vec<u8> {
+    debug_assert_eq!(rows * cols, data.len());
+    let mut header =
+        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    // Magic (6) + version (2) + length (2) + header + newline, padded to a multiple of 64.
+    let unpadded = 10 + header.len() + 1;
+    header.push_str(&" ".repeat((64 - unpadded % 64) % 64));
+    header.push('\n');
+    let mut out = Vec::with_capacity(10 + header.len() + data.len() * 4);
+    out.extend_from_slice(b"\x93NUMPY\x01\x00");
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    for v in data {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out
+}
+
+/// Pretty JSON with a trailing newline.
+pub fn json<T: Serialize>(what: &'static str, value: &T) -> Result<Vec<u8>> {
+    let mut bytes =
+        serde_json::to_vec_pretty(value).map_err(|source| Error::Json { what, source })?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
+/// A CSV from a header and rows of fields (quoted as needed).
+pub fn csv_table<R, F>(header: &[&str], rows: R) -> Vec<u8>
+where
+    R: IntoIterator<Item = Vec<F>>,
+    F: AsRef<str>,
+{
+    let mut out = Vec::new();
+    {
+        let mut w = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_writer(&mut out);
+        // Writing to a Vec cannot fail.
+        let _ = w.write_record(header);
+        for row in rows {
+            let _ = w.write_record(row.iter().map(|f| f.as_ref()));
+        }
+        let _ = w.flush();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn npy_header_is_aligned_and_readable() {
+        let b = npy_f32(2, 3, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        assert_eq!(&b[..8], b"\x93NUMPY\x01\x00");
+        let hlen = u16::from_le_bytes([b[8], b[9]]) as usize;
+        assert_eq!((10 + hlen) % 64, 0);
+        let header = std::str::from_utf8(&b[10..10 + hlen]).unwrap();
+        assert!(header.contains("'shape': (2, 3)"));
+        assert!(header.ends_with('\n'));
+        assert_eq!(b.len(), 10 + hlen + 24);
+        assert_eq!(&b[10 + hlen..10 + hlen + 4], &1.0f32.to_le_bytes());
+    }
+
+    #[test]
+    fn csv_quotes_fields() {
+        let b = csv_table(&["a", "b"], vec![vec!["x,y", "z"]]);
+        assert_eq!(String::from_utf8(b).unwrap(), "a,b\n\"x,y\",z\n");
+    }
+}

@@ -1,0 +1,173 @@
+//! Bad input gets exit code 2 and one message naming the file, the line and the fix; never a panic.
+
+mod common;
+
+use std::path::Path;
+
+use common::{codeframe, stderr};
+
+/// Runs `embed` on a file with the given bytes and returns (exit code, stderr).
+fn embed_bytes(name: &str, bytes: &[u8], extra: &[&str]) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join(name);
+    std::fs::write(&input, bytes).unwrap();
+    let out = dir.path().join("out.npy");
+    let mut args = vec![
+        "embed",
+        input.to_str().unwrap(),
+        "--text-column",
+        "text",
+        "--embedder",
+        "tfidf",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let o = codeframe(&args, dir.path());
+    (o.status.code().unwrap_or(-1), stderr(&o))
+}
+
+fn assert_clear(code: i32, err: &str, file: &str, line: Option<u64>, fix: &str) {
+    assert_eq!(code, 2, "exit code, stderr: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one message: {err}");
+    assert!(err.contains(file), "names the file: {err}");
+    if let Some(l) = line {
+        assert!(err.contains(&format!("line {l}")), "names line {l}: {err}");
+    }
+    assert!(
+        err.contains("Fix:") && err.contains(fix),
+        "says the fix: {err}"
+    );
+}
+
+#[test]
+fn missing_column() {
+    let (c, e) = embed_bytes("a.csv", b"id,answer\n1,hello\n", &[]);
+    assert_clear(c, &e, "a.csv", Some(1), "--text-column");
+    assert!(e.contains("\"answer\""));
+}
+
+#[test]
+fn empty_file() {
+    let (c, e) = embed_bytes("empty.csv", b"", &[]);
+    assert_clear(c, &e, "empty.csv", None, "header");
+}
+
+#[test]
+fn header_only() {
+    let (c, e) = embed_bytes("h.csv", b"id,text\n", &[]);
+    assert_clear(c, &e, "h.csv", Some(1), "one row per answer");
+}
+
+#[test]
+fn non_utf8_bytes() {
+    let (c, e) = embed_bytes("latin1.csv", b"id,text\n1,ok\n2,caf\xe9 cr\xe8me\n", &[]);
+    assert_clear(c, &e, "latin1.csv", Some(3), "UTF-8");
+}
+
+#[test]
+fn utf16_bom() {
+    let (c, e) = embed_bytes("u16.csv", b"\xff\xfei\0d\0", &[]);
+    assert_clear(c, &e, "u16.csv", Some(1), "UTF-8");
+}
+
+#[test]
+fn utf8_bom_is_read() {
+    let (c, e) = embed_bytes("bom.csv", b"\xef\xbb\xbftext,id\nhello there,1\n", &[]);
+    assert_eq!(c, 0, "{e}");
+}
+
+#[test]
+fn ragged_rows() {
+    let (c, e) = embed_bytes("r.csv", b"id,text\n1,fine\n2,one, two\n", &[]);
+    assert_clear(c, &e, "r.csv", Some(3), "quote");
+}
+
+#[test]
+fn duplicate_ids() {
+    let (c, e) = embed_bytes("d.csv", b"id,text\n7,a\n7,b\n", &["--id-column", "id"]);
+    assert_clear(c, &e, "d.csv", Some(3), "unique");
+}
+
+#[test]
+fn missing_model_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("model");
+    std::fs::create_dir(&model).unwrap();
+    std::fs::write(model.join("config.json"), b"{}").unwrap();
+    let input = common::root().join("data/examples/answers.csv");
+    let out = dir.path().join("o.npy");
+    let o = codeframe(
+        &[
+            "embed",
+            input.to_str().unwrap(),
+            "--text-column",
+            "text",
+            "--model-dir",
+            model.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    let e = stderr(&o);
+    assert_clear(
+        o.status.code().unwrap_or(-1),
+        &e,
+        "model",
+        None,
+        "scripts/setup.sh",
+    );
+    assert!(!Path::new(&out).exists());
+}
+
+#[test]
+fn missing_input_and_bad_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = codeframe(
+        &[
+            "embed",
+            "/no/such.csv",
+            "--text-column",
+            "text",
+            "--out",
+            "x.npy",
+        ],
+        dir.path(),
+    );
+    assert_clear(
+        o.status.code().unwrap_or(-1),
+        &stderr(&o),
+        "/no/such.csv",
+        None,
+        "path",
+    );
+    let input = common::root().join("data/examples/answers.csv");
+    let o = codeframe(
+        &[
+            "embed",
+            input.to_str().unwrap(),
+            "--text-column",
+            "text",
+            "--out",
+            "x.txt",
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let o = codeframe(
+        &[
+            "embed",
+            input.to_str().unwrap(),
+            "--text-column",
+            "text",
+            "--precision",
+            "f16",
+            "--out",
+            "x.npy",
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}

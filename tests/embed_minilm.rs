@@ -1,0 +1,205 @@
+//! The real model end to end: golden vector, bf16 against f32, fused forward against
+//! rust-bert's, order restored after length sorting, cache hits, duplicates embedded once.
+
+mod common;
+
+use codeframe::embed::minilm::Forward;
+use codeframe::embed::{embed_texts, Cache, Embedder, MiniLm, MiniLmOptions, Precision};
+use codeframe::ingest::{read_answers, ReadOptions};
+use codeframe::progress::Progress;
+use common::{codeframe, cosine, model_dir, read_npy, root, stderr};
+
+fn load(precision: Precision, forward: Forward) -> MiniLm {
+    MiniLm::load(MiniLmOptions {
+        model_dir: model_dir(),
+        precision,
+        forward,
+        ..MiniLmOptions::default()
+    })
+    .expect("model installed by scripts/setup.sh")
+}
+
+fn bundled_texts() -> Vec<String> {
+    let a = read_answers(
+        &root().join("data/examples/answers.csv"),
+        &ReadOptions {
+            text_column: "text".into(),
+            id_column: Some("id".into()),
+        },
+    )
+    .unwrap();
+    a.rows.into_iter().map(|r| r.text).collect()
+}
+
+#[test]
+fn golden_vector_matches_sentence_transformers() {
+    let mut m = load(Precision::F32, Forward::Fused);
+    let v = m
+        .embed(
+            &["Financing and funding opportunities for clusters"],
+            &Progress::silent(),
+        )
+        .unwrap();
+    let want = [
+        0.10011359f32,
+        -0.04909202,
+        -0.01737971,
+        0.05870679,
+        0.07853592,
+    ];
+    for (got, want) in v.row(0).iter().zip(want) {
+        assert!(
+            (got - want).abs() < 1e-4,
+            "{:?} vs {want:?}",
+            &v.row(0)[..5]
+        );
+    }
+    let norm: f32 = v.row(0).iter().map(|x| x * x).sum::<f32>().sqrt();
+    assert!((norm - 1.0).abs() < 1e-5);
+}
+
+#[test]
+fn fused_forward_matches_rust_bert() {
+    let texts = bundled_texts();
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let fused = load(Precision::F32, Forward::Fused)
+        .embed(&texts, &Progress::silent())
+        .unwrap();
+    let reference = load(Precision::F32, Forward::RustBert)
+        .embed(&texts, &Progress::silent())
+        .unwrap();
+    let max = fused
+        .data
+        .iter()
+        .zip(&reference.data)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    assert!(max < 1e-5, "max abs difference {max}");
+    assert_eq!(fused.truncated, reference.truncated);
+    assert_eq!(
+        fused.truncated.iter().filter(|&&t| t).count(),
+        1,
+        "the long answer is cut"
+    );
+}
+
+#[test]
+fn bf16_is_close_to_f32_for_every_bundled_answer() {
+    let texts = bundled_texts();
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let f32v = load(Precision::F32, Forward::Fused)
+        .embed(&texts, &Progress::silent())
+        .unwrap();
+    let bf16 = load(Precision::Bf16, Forward::Fused)
+        .embed(&texts, &Progress::silent())
+        .unwrap();
+    for i in 0..texts.len() {
+        let c = cosine(f32v.row(i), bf16.row(i));
+        assert!(c >= 0.999, "answer {i} ({:?}): cosine {c}", texts[i]);
+    }
+}
+
+#[test]
+fn order_is_restored_after_length_sorting() {
+    let texts = bundled_texts();
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let mut m = load(Precision::F32, Forward::Fused);
+    let all = m.embed(&texts, &Progress::silent()).unwrap();
+    for (i, t) in texts.iter().enumerate() {
+        let one = m.embed(&[t], &Progress::silent()).unwrap();
+        let max = one
+            .row(0)
+            .iter()
+            .zip(all.row(i))
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(
+            max < 1e-5,
+            "answer {i}: alone vs in a batch differ by {max}"
+        );
+    }
+}
+
+#[test]
+fn cache_hit_equals_recomputation_and_duplicates_are_embedded_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let texts = [
+        "funding calls",
+        "recordings please",
+        "funding calls",
+        "leadership",
+    ];
+    let mut m = load(Precision::F32, Forward::Fused);
+    let mut cache = Cache::open(dir.path()).unwrap();
+    let (first, s1) = embed_texts(&mut m, &texts, Some(&mut cache), &Progress::silent()).unwrap();
+    assert_eq!((s1.unique, s1.embedded, s1.cache_hits), (3, 3, 0));
+    assert_eq!(first.row(0), first.row(2));
+    let mut cache = Cache::open(dir.path()).unwrap();
+    let (second, s2) = embed_texts(&mut m, &texts, Some(&mut cache), &Progress::silent()).unwrap();
+    assert_eq!((s2.embedded, s2.cache_hits), (0, 3));
+    let (fresh, _) = embed_texts(&mut m, &texts, None, &Progress::silent()).unwrap();
+    assert_eq!(second.data, first.data);
+    let max = second
+        .data
+        .iter()
+        .zip(&fresh.data)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    assert!(max < 1e-6, "cached vs recomputed differ by {max}");
+}
+
+#[test]
+fn embed_command_writes_matrix_ids_and_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = root().join("data/examples/answers.csv");
+    let out = dir.path().join("answers.npy");
+    let args = [
+        "embed",
+        input.to_str().unwrap(),
+        "--text-column",
+        "text",
+        "--id-column",
+        "id",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let o = codeframe(&args, dir.path());
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("30 rows, 29 unique texts, 0 cache hits"),
+        "{err}"
+    );
+    assert!(err.contains("1 truncated"), "{err}");
+    let (rows, cols, data) = read_npy(&out);
+    assert_eq!((rows, cols), (30, 384));
+    assert_eq!(
+        &data[20 * 384..21 * 384],
+        &data[384..2 * 384],
+        "duplicate rows share a vector"
+    );
+    let ids = std::fs::read_to_string(dir.path().join("answers.ids.csv")).unwrap();
+    let lines: Vec<&str> = ids.lines().collect();
+    assert_eq!(lines[0], "row,id,line,status");
+    assert_eq!(lines.len(), 31);
+    assert_eq!(lines[1], "0,r01,2,embedded");
+    assert!(lines[22].ends_with(",empty"), "{}", lines[22]);
+    assert!(lines[30].ends_with(",truncated"), "{}", lines[30]);
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("answers.manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["command"], "embed");
+    assert_eq!(
+        manifest["model"]["name"],
+        "sentence-transformers/all-MiniLM-L6-v2"
+    );
+    assert_eq!(manifest["parameters"]["precision"], "f32");
+    // A rerun is served from the cache and writes the same matrix.
+    let o = codeframe(&args, dir.path());
+    assert!(
+        stderr(&o).contains("29 cache hits, 0 embedded"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(read_npy(&out).2, data);
+}

@@ -1,5 +1,7 @@
 //! Bad input gets exit code 2 and one message naming the file, the line and the fix; never a panic.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::path::Path;

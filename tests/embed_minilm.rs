@@ -1,6 +1,8 @@
 //! The real model end to end: golden vector, bf16 against f32, fused forward against
 //! rust-bert's, order restored after length sorting, cache hits, duplicates embedded once.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use codeframe::embed::minilm::Forward;
@@ -93,9 +95,9 @@ fn bf16_is_close_to_f32_for_every_bundled_answer() {
     let bf16 = load(Precision::Bf16, Forward::Fused)
         .embed(&texts, &Progress::silent())
         .unwrap();
-    for i in 0..texts.len() {
+    for (i, text) in texts.iter().enumerate() {
         let c = cosine(f32v.row(i), bf16.row(i));
-        assert!(c >= 0.999, "answer {i} ({:?}): cosine {c}", texts[i]);
+        assert!(c >= 0.999, "answer {i} ({text:?}): cosine {c}");
     }
 }
 

@@ -22,4 +22,4 @@ MHZ=$(awk -F: '/cpu MHz/ {print $2; exit}' /proc/cpuinfo)
 PEAK=$(python3 -c "print(round($CORES * 32 * $MHZ / 1000, 1))")
 echo "[bench] $(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2}'), $CORES cores, ${MHZ} MHz, f32 peak ~${PEAK} GFLOP/s" >&2
 .venv-bench/bin/python scripts/bench_embed.py --data "$DATA" --binary target/release/codeframe \
-  --model-dir models/all-MiniLM-L6-v2 --reps "$REPS" --peak-gflops "$PEAK"
+  --model-dir models/all-MiniLM-L6-v2 --reps "$REPS" --peak-gflops "$PEAK" --sweep "${SWEEP:-}"

@@ -67,6 +67,7 @@ def main():
     ap.add_argument("--model-dir", required=True)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--peak-gflops", type=float, required=True)
+    ap.add_argument("--sweep", default="", help="batch sizes to time codeframe f32/bf16 at, e.g. '16 32 64'")
     args = ap.parse_args()
 
     with open(args.data, newline="", encoding="utf-8") as f:
@@ -129,6 +130,19 @@ def main():
     print()
     print(f"min cosine bf16 vs f32 (codeframe): {cos['bf16_vs_f32']:.5f}")
     print("all runs (s): " + json.dumps({k: [round(x, 2) for x in v] for k, v in results.items()}))
+    if args.sweep:
+        print()
+        print("| batch size | f32 s | bf16 s | f32 x ST | bf16 x ST |")
+        print("|---:|---:|---:|---:|---:|")
+        for bs in args.sweep.split():
+            row = {}
+            for name in ["f32", "bf16"]:
+                cmd = [args.binary, "--quiet", "embed", args.data, "--text-column", "text",
+                       "--no-cache", "--precision", name, "--batch-size", bs,
+                       "--model-dir", args.model_dir, "--out", os.path.join(tmp, "sweep.npy")]
+                row[name] = run_child(cmd)[0]
+            print(f"| {bs} | {row['f32']:.2f} | {row['bf16']:.2f} | {med['st'] / row['f32']:.2f} | "
+                  f"{med['st'] / row['bf16']:.2f} |")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod embed;
 pub mod error;
+pub mod evaluate;
 pub mod fsio;
 pub mod ingest;
 pub mod manifest;

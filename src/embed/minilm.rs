@@ -193,9 +193,9 @@ impl MiniLm {
                 let mut mask = Vec::with_capacity(tokens.len() * len);
                 for (t, _) in tokens {
                     ids.extend_from_slice(t);
-                    ids.extend(std::iter::repeat(pad).take(len - t.len()));
-                    mask.extend(std::iter::repeat(1i64).take(t.len()));
-                    mask.extend(std::iter::repeat(0i64).take(len - t.len()));
+                    ids.extend(std::iter::repeat_n(pad, len - t.len()));
+                    mask.extend(std::iter::repeat_n(1i64, t.len()));
+                    mask.extend(std::iter::repeat_n(0i64, len - t.len()));
                 }
                 let shape = [tokens.len() as i64, len as i64];
                 let ids = Tensor::from_slice(&ids)

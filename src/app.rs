@@ -74,6 +74,7 @@ pub fn embed_command(s: &EmbedSettings, progress: &Progress) -> Result<EmbedSumm
                 device: s.device,
                 precision: s.precision,
                 batch_size: s.batch_size,
+                batch_tokens: s.batch_tokens,
                 forward: s.forward,
             })?;
             manifest.model = Some(ModelRecord {
@@ -108,6 +109,7 @@ pub fn embed_command(s: &EmbedSettings, progress: &Progress) -> Result<EmbedSumm
         .param("precision", s.precision.to_string())
         .param("device", format!("{:?}", s.device))
         .param("batch_size", s.batch_size)
+        .param("batch_tokens", s.batch_tokens)
         .param("forward", format!("{:?}", s.forward))
         .param("dim", vectors.dim);
     manifest.outputs = [&s.out.npy, &s.out.ids, &s.out.manifest]

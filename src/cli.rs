@@ -19,7 +19,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Embed each answer with a sentence-embedding model and write an .npy matrix.
-    Embed(EmbedArgs),
+    Embed(Box<EmbedArgs>),
     /// Install or check the embedding model folder.
     #[command(subcommand)]
     Model(ModelCommand),
@@ -63,9 +63,12 @@ pub struct EmbedArgs {
     /// Device: cpu, cuda or cuda:N.
     #[arg(long, default_value = "cpu")]
     pub device: String,
-    /// Answers per forward pass.
+    /// Most answers per forward pass [default: 64].
     #[arg(long, value_name = "N")]
     pub batch_size: Option<usize>,
+    /// Most padded tokens (answers x longest answer) per forward pass [default: 2048].
+    #[arg(long, value_name = "N")]
+    pub batch_tokens: Option<usize>,
     /// Threads for libtorch (default: all cores).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use tch::Device;
 
 use crate::cli::{EmbedArgs, EmbedderChoice, ForwardChoice};
-use crate::embed::minilm::{Forward, DEFAULT_BATCH_SIZE};
+use crate::embed::minilm::{Forward, DEFAULT_BATCH_SIZE, DEFAULT_BATCH_TOKENS};
 use crate::embed::{model_dir, Cache, Precision};
 use crate::error::{InputError, Result};
 
@@ -24,8 +24,10 @@ pub struct EmbedSettings {
     pub precision: Precision,
     /// Device.
     pub device: Device,
-    /// Batch size.
+    /// Most texts per batch.
     pub batch_size: usize,
+    /// Most padded tokens per batch.
+    pub batch_tokens: usize,
     /// libtorch threads.
     pub threads: usize,
     /// Model folder.
@@ -120,7 +122,14 @@ impl EmbedSettings {
         if batch_size == 0 {
             return Err(InputError::flag(
                 "--batch-size must be at least 1",
-                "pass --batch-size 32",
+                format!("leave it out to use {DEFAULT_BATCH_SIZE}"),
+            ));
+        }
+        let batch_tokens = a.batch_tokens.unwrap_or(DEFAULT_BATCH_TOKENS);
+        if batch_tokens == 0 {
+            return Err(InputError::flag(
+                "--batch-tokens must be at least 1",
+                format!("leave it out to use {DEFAULT_BATCH_TOKENS}"),
             ));
         }
         let cores = std::thread::available_parallelism()
@@ -155,6 +164,7 @@ impl EmbedSettings {
             precision,
             device,
             batch_size,
+            batch_tokens,
             threads,
             model_dir: a.model_dir.clone().unwrap_or_else(model_dir::default_dir),
             forward: match a.forward {

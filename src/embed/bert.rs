@@ -1,6 +1,6 @@
 //! BERT encoder forward on tch with fused ops (one QKV matmul, `scaled_dot_product_attention`,
-//! `gelu`, `layer_norm`) over the same weights rust-bert loads; rust-bert's own forward stays
-//! as the reference it is checked against.
+//! `gelu`, `layer_norm`) over the same weights rust-bert loads, on packed tokens so padding
+//! costs nothing outside attention; rust-bert's own forward stays as the reference.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -146,37 +146,39 @@ impl BertEncoder {
         })
     }
 
-    /// Last hidden states `[batch, len, hidden]` for token ids and a 0/1 mask, both `[batch, len]`.
-    pub fn forward(&self, ids: &Tensor, mask: &Tensor) -> Tensor {
-        let (b, l) = ids.size2().unwrap_or((0, 0));
+    /// Unit-length mean-pooled embeddings `[batch, hidden]` (f32) of a packed batch.
+    ///
+    /// Dense ops run on the real tokens only (`[tokens, hidden]`); the tokens are scattered
+    /// into a padded `[batch, len]` grid just for attention, where the mask hides padding.
+    pub fn embed_packed(&self, batch: &PackedBatch) -> Tensor {
+        let (b, l) = (batch.rows, batch.len);
         let h = self.shape.hidden_size;
         let heads = self.shape.num_attention_heads;
         let eps = self.shape.layer_norm_eps;
-        let x = self
-            .word
-            .index_select(0, &ids.reshape([-1]))
-            .reshape([b, l, h])
-            + self.position.narrow(0, 0, l)
+        let kind = self.word.kind();
+        let device = self.word.device();
+        let x = self.word.index_select(0, &batch.ids)
+            + self.position.index_select(0, &batch.positions)
             + &self.token_type0;
         let mut x = x.layer_norm([h], Some(&self.emb_ln_w), Some(&self.emb_ln_b), eps, false);
-        // True where a key may be attended to, broadcast over heads and queries.
-        let keep = mask.to_kind(Kind::Bool).reshape([b, 1, 1, l]);
         for layer in &self.layers {
-            let qkv = x
-                .linear(&layer.qkv_w, Some(&layer.qkv_b))
+            let qkv = x.linear(&layer.qkv_w, Some(&layer.qkv_b));
+            let grid = Tensor::zeros([b * l, 3 * h], (kind, device))
+                .index_copy(0, &batch.slots, &qkv)
                 .reshape([b, l, 3, heads, h / heads])
                 .permute([2, 0, 3, 1, 4]);
             let ctx = Tensor::scaled_dot_product_attention(
-                &qkv.get(0),
-                &qkv.get(1),
-                &qkv.get(2),
-                Some(&keep),
+                &grid.get(0),
+                &grid.get(1),
+                &grid.get(2),
+                Some(&batch.keep),
                 0.0,
                 false,
                 None::<f64>,
             )
             .transpose(1, 2)
-            .reshape([b, l, h]);
+            .reshape([b * l, h])
+            .index_select(0, &batch.slots);
             let attn = (ctx.linear(&layer.out_w, Some(&layer.out_b)) + &x).layer_norm(
                 [h],
                 Some(&layer.ln1_w),
@@ -193,21 +195,66 @@ impl BertEncoder {
                 false,
             );
         }
-        x
+        let sum = Tensor::zeros([b, h], (Kind::Float, device)).index_add(
+            0,
+            &batch.rows_of_tokens,
+            &x.to_kind(Kind::Float),
+        );
+        let mean = sum / batch.lengths.unsqueeze(1);
+        let norm = mean
+            .norm_scalaropt_dim(2, [1i64].as_slice(), true)
+            .clamp_min(1e-12);
+        mean / norm
     }
 }
 
-/// Mean of the hidden states over real tokens, in f32, scaled to unit length: `[batch, hidden]`.
-pub fn mean_pool_normalise(hidden: &Tensor, mask: &Tensor) -> Tensor {
-    let hidden = hidden.to_kind(Kind::Float);
-    let m = mask.to_kind(Kind::Float).unsqueeze(-1);
-    let sum = (hidden * &m).sum_dim_intlist([1i64].as_slice(), false, Kind::Float);
-    let count = m
-        .sum_dim_intlist([1i64].as_slice(), false, Kind::Float)
-        .clamp_min(1e-9);
-    let mean = sum / count;
-    let norm = mean
-        .norm_scalaropt_dim(2, [1i64].as_slice(), true)
-        .clamp_min(1e-12);
-    mean / norm
+/// A batch of tokenised texts laid out for [`BertEncoder::embed_packed`].
+pub struct PackedBatch {
+    rows: i64,
+    len: i64,
+    ids: Tensor,
+    positions: Tensor,
+    slots: Tensor,
+    rows_of_tokens: Tensor,
+    lengths: Tensor,
+    keep: Tensor,
+}
+
+impl PackedBatch {
+    /// Packs token-id sequences (each non-empty) for `device`.
+    pub fn new(seqs: &[&[i64]], device: Device) -> Self {
+        let rows = seqs.len() as i64;
+        let len = seqs.iter().map(|s| s.len()).max().unwrap_or(0) as i64;
+        let total: usize = seqs.iter().map(|s| s.len()).sum();
+        let mut ids = Vec::with_capacity(total);
+        let mut positions = Vec::with_capacity(total);
+        let mut slots = Vec::with_capacity(total);
+        let mut rows_of_tokens = Vec::with_capacity(total);
+        let mut keep = vec![false; (rows * len) as usize];
+        for (r, s) in seqs.iter().enumerate() {
+            for (p, &id) in s.iter().enumerate() {
+                let slot = r as i64 * len + p as i64;
+                ids.push(id);
+                positions.push(p as i64);
+                slots.push(slot);
+                rows_of_tokens.push(r as i64);
+                keep[slot as usize] = true;
+            }
+        }
+        let lengths: Vec<f32> = seqs.iter().map(|s| s.len().max(1) as f32).collect();
+        let t = |v: &[i64]| Tensor::from_slice(v).to_device(device);
+        PackedBatch {
+            rows,
+            len,
+            ids: t(&ids),
+            positions: t(&positions),
+            slots: t(&slots),
+            rows_of_tokens: t(&rows_of_tokens),
+            lengths: Tensor::from_slice(&lengths).to_device(device),
+            // True where a key may be attended to, broadcast over heads and queries.
+            keep: Tensor::from_slice(&keep)
+                .reshape([rows, 1, 1, len])
+                .to_device(device),
+        }
+    }
 }

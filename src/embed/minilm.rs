@@ -12,7 +12,7 @@ use rust_tokenizers::tokenizer::TruncationStrategy;
 use serde::Deserialize;
 use tch::{Device, Kind, Tensor};
 
-use super::bert::{mean_pool_normalise, BertEncoder, BertShape};
+use super::bert::{BertEncoder, BertShape, PackedBatch};
 use super::model_dir::{self, ModelDir};
 use super::{Embedder, Precision, Vectors};
 use crate::error::{Error, InputError, Result};
@@ -37,8 +37,10 @@ pub struct MiniLmOptions {
     pub device: Device,
     /// f32 or bf16.
     pub precision: Precision,
-    /// Texts per forward pass.
+    /// Most texts per forward pass.
     pub batch_size: usize,
+    /// Most padded tokens (texts x longest) per forward pass.
+    pub batch_tokens: usize,
     /// Fused or reference forward.
     pub forward: Forward,
 }
@@ -50,13 +52,35 @@ impl Default for MiniLmOptions {
             device: Device::Cpu,
             precision: Precision::F32,
             batch_size: DEFAULT_BATCH_SIZE,
+            batch_tokens: DEFAULT_BATCH_TOKENS,
             forward: Forward::Fused,
         }
     }
 }
 
-/// Batch size chosen by `scripts/bench-embed.sh` (see BENCHMARKS.md).
-pub const DEFAULT_BATCH_SIZE: usize = 32;
+/// Most texts per batch, chosen by `scripts/bench-embed.sh` (see BENCHMARKS.md).
+pub const DEFAULT_BATCH_SIZE: usize = 64;
+/// Most padded tokens per batch, chosen by `scripts/bench-embed.sh` (see BENCHMARKS.md).
+pub const DEFAULT_BATCH_TOKENS: usize = 2048;
+
+/// Splits texts, already sorted longest first, into consecutive batches of at most
+/// `max_texts` texts and `max_tokens` padded tokens (a text longer than the budget goes alone).
+pub fn plan_batches(
+    sorted_lengths: &[usize],
+    max_texts: usize,
+    max_tokens: usize,
+) -> Vec<std::ops::Range<usize>> {
+    let mut batches = Vec::new();
+    let mut start = 0;
+    while start < sorted_lengths.len() {
+        let longest = sorted_lengths[start].max(1);
+        let fit = (max_tokens / longest).clamp(1, max_texts.max(1));
+        let end = (start + fit).min(sorted_lengths.len());
+        batches.push(start..end);
+        start = end;
+    }
+    batches
+}
 
 enum Engine {
     Fused(BertEncoder),
@@ -184,29 +208,11 @@ impl MiniLm {
             .collect()
     }
 
-    fn encode_batch(&self, texts: &[&str], tokens: &[&(Vec<i64>, bool)]) -> Result<Tensor> {
+    fn encode_batch(&self, texts: &[&str], tokens: &[&[i64]]) -> Result<Tensor> {
         match &self.engine {
             Engine::Fused(encoder) => {
-                let len = tokens.iter().map(|t| t.0.len()).max().unwrap_or(0);
-                let pad = self.tokenizer.get_pad_id().unwrap_or(0);
-                let mut ids = Vec::with_capacity(tokens.len() * len);
-                let mut mask = Vec::with_capacity(tokens.len() * len);
-                for (t, _) in tokens {
-                    ids.extend_from_slice(t);
-                    ids.extend(std::iter::repeat_n(pad, len - t.len()));
-                    mask.extend(std::iter::repeat_n(1i64, t.len()));
-                    mask.extend(std::iter::repeat_n(0i64, len - t.len()));
-                }
-                let shape = [tokens.len() as i64, len as i64];
-                let ids = Tensor::from_slice(&ids)
-                    .reshape(shape)
-                    .to_device(self.opts.device);
-                let mask = Tensor::from_slice(&mask)
-                    .reshape(shape)
-                    .to_device(self.opts.device);
-                Ok(tch::no_grad(|| {
-                    mean_pool_normalise(&encoder.forward(&ids, &mask), &mask)
-                }))
+                let batch = PackedBatch::new(tokens, self.opts.device);
+                Ok(tch::no_grad(|| encoder.embed_packed(&batch)))
             }
             Engine::RustBert(model) => {
                 let out = model
@@ -242,9 +248,11 @@ impl Embedder for MiniLm {
         order.sort_by(|&a, &b| tokens[b].0.len().cmp(&tokens[a].0.len()).then(a.cmp(&b)));
         let mut data = vec![0f32; texts.len() * self.dim];
         let bar = progress.bar(texts.len() as u64, "embedding");
-        for chunk in order.chunks(self.opts.batch_size) {
+        let lengths: Vec<usize> = order.iter().map(|&i| tokens[i].0.len()).collect();
+        for range in plan_batches(&lengths, self.opts.batch_size, self.opts.batch_tokens) {
+            let chunk = &order[range];
             let batch_texts: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
-            let batch_tokens: Vec<&(Vec<i64>, bool)> = chunk.iter().map(|&i| &tokens[i]).collect();
+            let batch_tokens: Vec<&[i64]> = chunk.iter().map(|&i| tokens[i].0.as_slice()).collect();
             let out = self.encode_batch(&batch_texts, &batch_tokens)?;
             let flat = Vec::<f32>::try_from(out.to_device(Device::Cpu).reshape([-1]))
                 .map_err(|e| Error::torch("copying embeddings to memory", e))?;
@@ -260,5 +268,24 @@ impl Embedder for MiniLm {
             data,
             truncated: tokens.iter().map(|t| t.1).collect(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_respect_both_limits() {
+        assert_eq!(
+            plan_batches(&[10, 10, 10, 5, 5], 64, 20),
+            vec![0..2, 2..4, 4..5]
+        );
+        assert_eq!(
+            plan_batches(&[3, 3, 3, 3, 3], 2, 2048),
+            vec![0..2, 2..4, 4..5]
+        );
+        assert_eq!(plan_batches(&[300, 4], 64, 256), vec![0..1, 1..2]);
+        assert!(plan_batches(&[], 8, 8).is_empty());
     }
 }

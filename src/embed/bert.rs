@@ -163,22 +163,16 @@ impl BertEncoder {
         let mut x = x.layer_norm([h], Some(&self.emb_ln_w), Some(&self.emb_ln_b), eps, false);
         for layer in &self.layers {
             let qkv = x.linear(&layer.qkv_w, Some(&layer.qkv_b));
-            let grid = Tensor::zeros([b * l, 3 * h], (kind, device))
-                .index_copy(0, &batch.slots, &qkv)
+            let mut grid = Tensor::zeros([b * l, 3 * h], (kind, device));
+            let _ = grid.index_copy_(0, &batch.slots, &qkv);
+            let grid = grid
                 .reshape([b, l, 3, heads, h / heads])
                 .permute([2, 0, 3, 1, 4]);
-            let ctx = Tensor::scaled_dot_product_attention(
-                &grid.get(0),
-                &grid.get(1),
-                &grid.get(2),
-                Some(&batch.keep),
-                0.0,
-                false,
-                None::<f64>,
-            )
-            .transpose(1, 2)
-            .reshape([b * l, h])
-            .index_select(0, &batch.slots);
+            let ctx = batch
+                .attend(&grid.get(0), &grid.get(1), &grid.get(2), kind)
+                .transpose(1, 2)
+                .reshape([b * l, h])
+                .index_select(0, &batch.slots);
             let attn = (ctx.linear(&layer.out_w, Some(&layer.out_b)) + &x).layer_norm(
                 [h],
                 Some(&layer.ln1_w),
@@ -218,9 +212,31 @@ pub struct PackedBatch {
     rows_of_tokens: Tensor,
     lengths: Tensor,
     keep: Tensor,
+    bias: Tensor,
 }
 
 impl PackedBatch {
+    /// Scaled dot-product attention of `[batch, heads, len, head_dim]` tensors over real keys.
+    ///
+    /// libtorch 2.4's CPU flash kernel wins for f32 beyond a few tokens; for bf16, and for very
+    /// short f32 batches, two batched matmuls around a softmax are faster (scripts/bench-embed.sh).
+    fn attend(&self, q: &Tensor, k: &Tensor, v: &Tensor, kind: Kind) -> Tensor {
+        if kind == Kind::Float && self.len > 16 {
+            return Tensor::scaled_dot_product_attention(
+                q,
+                k,
+                v,
+                Some(&self.keep),
+                0.0,
+                false,
+                None::<f64>,
+            );
+        }
+        let scale = 1.0 / (q.size()[3] as f64).sqrt();
+        let scores = q.matmul(&k.transpose(-1, -2)) * scale + self.bias.to_kind(kind);
+        scores.softmax(-1, kind).matmul(v)
+    }
+
     /// Packs token-id sequences (each non-empty) for `device`.
     pub fn new(seqs: &[&[i64]], device: Device) -> Self {
         let rows = seqs.len() as i64;
@@ -242,6 +258,10 @@ impl PackedBatch {
             }
         }
         let lengths: Vec<f32> = seqs.iter().map(|s| s.len().max(1) as f32).collect();
+        let bias: Vec<f32> = keep
+            .iter()
+            .map(|&k| if k { 0.0 } else { f32::NEG_INFINITY })
+            .collect();
         let t = |v: &[i64]| Tensor::from_slice(v).to_device(device);
         PackedBatch {
             rows,
@@ -251,8 +271,12 @@ impl PackedBatch {
             slots: t(&slots),
             rows_of_tokens: t(&rows_of_tokens),
             lengths: Tensor::from_slice(&lengths).to_device(device),
-            // True where a key may be attended to, broadcast over heads and queries.
+            // True where a key may be attended to, broadcast over heads and queries; the same
+            // as an additive bias (0 or -inf) for the matmul path.
             keep: Tensor::from_slice(&keep)
+                .reshape([rows, 1, 1, len])
+                .to_device(device),
+            bias: Tensor::from_slice(&bias)
                 .reshape([rows, 1, 1, len])
                 .to_device(device),
         }

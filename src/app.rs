@@ -2,10 +2,12 @@
 
 use std::collections::BTreeMap;
 
-use crate::cli::{Cli, Command, EmbedderChoice, ModelCommand};
+use crate::cli::{Cli, Command, EmbedderChoice, EvalMode, EvaluateArgs, ModelCommand};
 use crate::config::EmbedSettings;
 use crate::embed::{self, model_dir, Cache, EmbedSummary, Embedder, MiniLm, MiniLmOptions, Tfidf};
-use crate::error::Result;
+use crate::error::{Error, InputError, Result};
+use crate::evaluate::join::{join, looks_like_codes, JoinColumns};
+use crate::evaluate::{render_text, EvalReport};
 use crate::fsio;
 use crate::ingest::{self, Answers, ReadOptions};
 use crate::manifest::{Manifest, ModelRecord};
@@ -20,6 +22,7 @@ pub fn run(cli: Cli) -> Result<()> {
             let settings = EmbedSettings::from_args(&args)?;
             embed_command(&settings, &progress).map(|_| ())
         }
+        Command::Evaluate(args) => evaluate_command(&args, &progress).map(|_| ()),
         Command::Model(ModelCommand::Convert { dir }) => {
             let dir = dir.unwrap_or_else(model_dir::default_dir);
             progress.say(format!("model: writing rust_model.ot in {}", dir.display()));
@@ -149,4 +152,113 @@ pub fn status_counts(answers: &Answers, truncated: &[bool]) -> BTreeMap<&'static
         *m.entry(row_status(&a.text, cut)).or_insert(0) += 1;
     }
     m
+}
+
+/// What `codeframe evaluate` writes: the inputs, what was left out, and every score.
+#[derive(Debug, serde::Serialize)]
+pub struct Evaluation {
+    /// Inputs' hashes, parameters, version.
+    pub manifest: Manifest,
+    /// "codes" or "groups".
+    pub mode: &'static str,
+    /// Answers scored.
+    pub n: usize,
+    /// Gold rows without a code, left out.
+    pub gold_uncoded: usize,
+    /// Prediction rows whose id the gold file lacks, left out.
+    pub pred_without_gold: usize,
+    /// The scores.
+    pub report: EvalReport,
+}
+
+/// `codeframe evaluate`: joins predictions to gold labels by id and scores them.
+pub fn evaluate_command(a: &EvaluateArgs, progress: &Progress) -> Result<Evaluation> {
+    for (path, flag) in [(&a.pred, "--pred"), (&a.gold, "--gold")] {
+        if !path.is_file() {
+            return Err(InputError::file(
+                path,
+                None,
+                "no such file",
+                format!("check the path given to {flag}"),
+            )
+            .into());
+        }
+    }
+    if let Some(parent) = a
+        .out
+        .as_deref()
+        .and_then(|o| o.parent())
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        if !parent.is_dir() {
+            return Err(InputError::flag(
+                format!("the folder of --out, {}, does not exist", parent.display()),
+                "create it first or choose another --out",
+            )
+            .into());
+        }
+    }
+    let pred = ingest::read_table(&a.pred)?;
+    let gold = ingest::read_table(&a.gold)?;
+    let cols = JoinColumns {
+        pred_id: pred.column(&a.id_column, "--id-column")?,
+        pred_label: pred.column(&a.pred_column, "--pred-column")?,
+        gold_id: gold.column(&a.id_column, "--id-column")?,
+        gold_label: gold.column(&a.gold_column, "--gold-column")?,
+    };
+    let joined = join(&pred, &gold, cols)?;
+    let codes = match a.mode {
+        EvalMode::Codes => true,
+        EvalMode::Groups => false,
+        EvalMode::Auto => looks_like_codes(&joined),
+    };
+    let p: Vec<&str> = joined.pred.iter().map(String::as_str).collect();
+    let g: Vec<&str> = joined.gold.iter().map(String::as_str).collect();
+    let report = if codes {
+        EvalReport::for_codes(&p, &g)
+    } else {
+        EvalReport::for_clusters(&p, &g)
+    }
+    .map_err(|e| InputError::file(&a.gold, None, e.to_string(), "check the label columns"))?;
+    let mut manifest = Manifest::new("evaluate");
+    manifest
+        .inputs
+        .insert(a.pred.display().to_string(), pred.sha256.clone());
+    manifest
+        .inputs
+        .insert(a.gold.display().to_string(), gold.sha256.clone());
+    manifest
+        .param("pred_column", a.pred_column.as_str())
+        .param("gold_column", a.gold_column.as_str())
+        .param("id_column", a.id_column.as_str())
+        .param("mode", format!("{:?}", a.mode).to_lowercase());
+    if let Some(out) = &a.out {
+        manifest.outputs.push(out.display().to_string());
+    }
+    let evaluation = Evaluation {
+        manifest,
+        mode: if codes { "codes" } else { "groups" },
+        n: joined.ids.len(),
+        gold_uncoded: joined.gold_uncoded,
+        pred_without_gold: joined.pred_without_gold,
+        report,
+    };
+    let json = report::json("evaluation", &evaluation)?;
+    match &a.out {
+        Some(out) => fsio::write_atomic(out, &json)?,
+        None => {
+            use std::io::Write;
+            let mut stdout = std::io::stdout().lock();
+            stdout
+                .write_all(&json)
+                .and_then(|_| stdout.flush())
+                .map_err(|e| Error::io("write", std::path::Path::new("<stdout>"), e))?;
+        }
+    }
+    progress.say(format!(
+        "evaluate: {} answers scored as {} ({} gold rows uncoded, {} predictions without gold)",
+        evaluation.n, evaluation.mode, evaluation.gold_uncoded, evaluation.pred_without_gold
+    ));
+    progress.say(render_text(&evaluation.report));
+    Ok(evaluation)
 }

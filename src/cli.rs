@@ -20,6 +20,8 @@ pub struct Cli {
 pub enum Command {
     /// Embed each answer with a sentence-embedding model and write an .npy matrix.
     Embed(Box<EmbedArgs>),
+    /// Score predicted groups or codes against human coders' labels.
+    Evaluate(EvaluateArgs),
     /// Install or check the embedding model folder.
     #[command(subcommand)]
     Model(ModelCommand),
@@ -87,6 +89,43 @@ pub struct EmbedArgs {
     /// Output matrix (.npy); ids go to <stem>.ids.csv and the run record to <stem>.manifest.json.
     #[arg(long, value_name = "FILE.npy")]
     pub out: PathBuf,
+}
+
+/// How to read the predictions of `codeframe evaluate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EvalMode {
+    /// Codes when every predicted label is also a gold label, groups otherwise.
+    Auto,
+    /// Predictions are code names: classification scores too.
+    Codes,
+    /// Predictions are group ids: clustering scores, groups matched to labels.
+    Groups,
+}
+
+/// Flags of `codeframe evaluate`.
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// Predictions file (e.g. a discover or apply assignments.csv).
+    #[arg(long, value_name = "FILE")]
+    pub pred: PathBuf,
+    /// Column of the predicted group or code.
+    #[arg(long, value_name = "COL")]
+    pub pred_column: String,
+    /// File with the human codes.
+    #[arg(long, value_name = "FILE")]
+    pub gold: PathBuf,
+    /// Column of the human code.
+    #[arg(long, value_name = "COL")]
+    pub gold_column: String,
+    /// Id column, the same name in both files.
+    #[arg(long, value_name = "COL", default_value = "id")]
+    pub id_column: String,
+    /// Whether predictions are codes or groups.
+    #[arg(long, value_enum, default_value_t = EvalMode::Auto)]
+    pub mode: EvalMode,
+    /// Write the JSON here instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 /// `codeframe model …`

@@ -180,7 +180,8 @@ impl BertEncoder {
                 eps,
                 false,
             );
-            let up = attn.linear(&layer.up_w, Some(&layer.up_b)).gelu("none");
+            let mut up = attn.linear(&layer.up_w, Some(&layer.up_b));
+            let _ = up.gelu_("none");
             x = (up.linear(&layer.down_w, Some(&layer.down_b)) + &attn).layer_norm(
                 [h],
                 Some(&layer.ln2_w),
@@ -221,7 +222,7 @@ impl PackedBatch {
     /// libtorch 2.4's CPU flash kernel wins for f32 beyond a few tokens; for bf16, and for very
     /// short f32 batches, two batched matmuls around a softmax are faster (scripts/bench-embed.sh).
     fn attend(&self, q: &Tensor, k: &Tensor, v: &Tensor, kind: Kind) -> Tensor {
-        if kind == Kind::Float && self.len > 16 {
+        if kind == Kind::Float && self.len > 24 {
             return Tensor::scaled_dot_product_attention(
                 q,
                 k,

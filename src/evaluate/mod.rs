@@ -10,6 +10,7 @@ mod classify;
 mod cluster;
 mod frequency;
 mod hungarian;
+pub mod join;
 mod report;
 
 pub use classify::{ClassScores, Prf};

@@ -57,9 +57,45 @@ pub fn read_answers(path: &Path, opts: &ReadOptions) -> Result<Answers> {
 const SAVE_AS_UTF8: &str =
     "save the file as UTF-8 (in Excel: File > Save As > \"CSV UTF-8\"; in LibreOffice: character set \"Unicode (UTF-8)\")";
 
-/// Parses the bytes of an answers file; `path` names it in messages and picks the delimiter
-/// (`.tsv`/`.tab` are tab-separated, anything else comma-separated).
-pub fn parse_answers(path: &Path, bytes: &[u8], opts: &ReadOptions) -> Result<Answers, InputError> {
+/// A parsed delimited file: header names and every record with the line it starts on.
+#[derive(Debug, Clone)]
+pub struct Table {
+    /// The file.
+    pub path: PathBuf,
+    /// SHA-256 of the file's bytes.
+    pub sha256: String,
+    /// Header names, trimmed.
+    pub headers: Vec<String>,
+    /// Records in file order.
+    pub records: Vec<Record>,
+}
+
+/// One record of a [`Table`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// 1-based line where the record starts.
+    pub line: u64,
+    /// Fields, as many as the header has.
+    pub fields: Vec<String>,
+}
+
+impl Table {
+    /// Index of the column named `wanted`; `flag` is the option that named it, for the fix.
+    pub fn column(&self, wanted: &str, flag: &str) -> Result<usize, InputError> {
+        column_index(&self.path, &self.headers, wanted, flag)
+    }
+}
+
+/// Reads and parses a delimited file.
+pub fn read_table(path: &Path) -> Result<Table> {
+    let bytes = fsio::read(path)?;
+    Ok(parse_table(path, &bytes)?)
+}
+
+/// Parses the bytes of a delimited file; `path` names it in messages and picks the delimiter
+/// (`.tsv`/`.tab` are tab-separated, anything else comma-separated). Refuses an empty file, a
+/// header without rows, bytes that are not UTF-8 and rows whose field count differs.
+pub fn parse_table(path: &Path, bytes: &[u8]) -> Result<Table, InputError> {
     let sha256 = sha256_hex(bytes);
     let text = decode(path, bytes)?;
     if text.trim().is_empty() {
@@ -67,12 +103,11 @@ pub fn parse_answers(path: &Path, bytes: &[u8], opts: &ReadOptions) -> Result<An
             path,
             None,
             "the file is empty",
-            "export the answers with a header row naming the columns, then one row per answer",
+            "export the data with a header row naming the columns, then one row per answer",
         ));
     }
-    let delimiter = delimiter_for(path);
     let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
+        .delimiter(delimiter_for(path))
         .has_headers(true)
         .flexible(false)
         .from_reader(text.as_bytes());
@@ -82,64 +117,87 @@ pub fn parse_answers(path: &Path, bytes: &[u8], opts: &ReadOptions) -> Result<An
         .iter()
         .map(|h| h.trim().to_string())
         .collect();
-    let text_idx = column_index(path, &headers, &opts.text_column, "--text-column")?;
-    let id_idx = match &opts.id_column {
-        Some(c) => Some(column_index(path, &headers, c, "--id-column")?),
-        None => None,
-    };
-
-    let mut rows = Vec::new();
-    let mut seen: HashMap<String, u64> = HashMap::new();
-    for (row, record) in reader.records().enumerate() {
+    let mut records = Vec::new();
+    for record in reader.records() {
         let record = record.map_err(|e| csv_error(path, &e))?;
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
-        let text = record.get(text_idx).unwrap_or("").to_string();
-        let id = match id_idx {
-            Some(i) => {
-                let id = record.get(i).unwrap_or("").trim().to_string();
-                if id.is_empty() {
-                    return Err(InputError::file(
-                        path,
-                        Some(line),
-                        format!(
-                            "the id column \"{}\" is empty",
-                            opts.id_column.as_deref().unwrap_or("")
-                        ),
-                        "give every row an id, or leave out --id-column to use row numbers",
-                    ));
-                }
-                if let Some(first) = seen.insert(id.clone(), line) {
-                    return Err(InputError::file(
-                        path,
-                        Some(line),
-                        format!("id \"{id}\" is used again (first on line {first})"),
-                        "make the ids unique, or leave out --id-column to use row numbers",
-                    ));
-                }
-                id
-            }
-            None => (row + 1).to_string(),
-        };
-        rows.push(Answer {
-            row,
-            line,
-            id,
-            text,
+        records.push(Record {
+            line: record.position().map(|p| p.line()).unwrap_or(0),
+            fields: record.iter().map(str::to_string).collect(),
         });
     }
-    if rows.is_empty() {
+    if records.is_empty() {
         return Err(InputError::file(
             path,
             Some(1),
-            "the file has a header but no answers below it",
+            "the file has a header but no rows below it",
             "export the answers too, one row per answer under the header",
         ));
     }
-    Ok(Answers {
+    Ok(Table {
         path: path.to_path_buf(),
         sha256,
+        headers,
+        records,
+    })
+}
+
+/// Parses the bytes of an answers file (see [`parse_table`]) into answers with unique ids.
+pub fn parse_answers(path: &Path, bytes: &[u8], opts: &ReadOptions) -> Result<Answers, InputError> {
+    let table = parse_table(path, bytes)?;
+    let text_idx = table.column(&opts.text_column, "--text-column")?;
+    let id_idx = match &opts.id_column {
+        Some(c) => Some(table.column(c, "--id-column")?),
+        None => None,
+    };
+    let ids = match id_idx {
+        Some(i) => unique_ids(&table, i)?,
+        None => (1..=table.records.len()).map(|n| n.to_string()).collect(),
+    };
+    let rows = table
+        .records
+        .iter()
+        .zip(ids)
+        .enumerate()
+        .map(|(row, (r, id))| Answer {
+            row,
+            line: r.line,
+            id,
+            text: r.fields.get(text_idx).cloned().unwrap_or_default(),
+        })
+        .collect();
+    Ok(Answers {
+        path: table.path,
+        sha256: table.sha256,
         rows,
     })
+}
+
+/// The ids in column `idx`, refusing empty and repeated ones.
+pub fn unique_ids(table: &Table, idx: usize) -> Result<Vec<String>, InputError> {
+    let name = table.headers.get(idx).cloned().unwrap_or_default();
+    let mut seen: HashMap<&str, u64> = HashMap::new();
+    let mut ids = Vec::with_capacity(table.records.len());
+    for r in &table.records {
+        let id = r.fields.get(idx).map(|s| s.trim()).unwrap_or("");
+        if id.is_empty() {
+            return Err(InputError::file(
+                &table.path,
+                Some(r.line),
+                format!("the id column \"{name}\" is empty"),
+                "give every row an id, or leave out the id column to use row numbers",
+            ));
+        }
+        if let Some(first) = seen.insert(id, r.line) {
+            return Err(InputError::file(
+                &table.path,
+                Some(r.line),
+                format!("id \"{id}\" is used again (first on line {first})"),
+                "make the ids unique, or leave out the id column to use row numbers",
+            ));
+        }
+        ids.push(id.to_string());
+    }
+    Ok(ids)
 }
 
 fn delimiter_for(path: &Path) -> u8 {
@@ -314,7 +372,7 @@ mod tests {
         assert!(parse(b"text\n", &opts("text", None))
             .unwrap_err()
             .problem
-            .contains("no answers"));
+            .contains("no rows"));
     }
 
     #[test]

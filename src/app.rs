@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::cli::{Cli, Command, EmbedderChoice, EvalMode, EvaluateArgs, ModelCommand};
-use crate::config::EmbedSettings;
+use crate::config::{DiscoverSettings, EmbedSettings, EmbedderSettings};
 use crate::embed::{self, model_dir, Cache, EmbedSummary, Embedder, MiniLm, MiniLmOptions, Tfidf};
 use crate::error::{Error, InputError, Result};
 use crate::evaluate::join::{join, looks_like_codes, JoinColumns};
@@ -21,6 +21,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Embed(args) => {
             let settings = EmbedSettings::from_args(&args)?;
             embed_command(&settings, &progress).map(|_| ())
+        }
+        Command::Discover(args) => {
+            let settings = DiscoverSettings::from_args(&args)?;
+            crate::discover::discover_command(&settings, &progress).map(|_| ())
         }
         Command::Evaluate(args) => evaluate_command(&args, &progress).map(|_| ()),
         Command::Model(ModelCommand::Convert { dir }) => {
@@ -68,31 +72,8 @@ pub fn embed_command(s: &EmbedSettings, progress: &Progress) -> Result<EmbedSumm
             id_column: s.id_column.clone(),
         },
     )?;
-    tch::set_num_threads(s.threads as i32);
     let mut manifest = Manifest::new("embed");
-    let mut embedder: Box<dyn Embedder> = match s.embedder {
-        EmbedderChoice::Minilm => {
-            let m = MiniLm::load(MiniLmOptions {
-                model_dir: s.model_dir.clone(),
-                device: s.device,
-                precision: s.precision,
-                batch_size: s.batch_size,
-                batch_tokens: s.batch_tokens,
-                forward: s.forward,
-            })?;
-            manifest.model = Some(ModelRecord {
-                name: model_dir::MODEL_NAME.into(),
-                checksum: m.model().checksum.clone(),
-            });
-            manifest.param("max_tokens", m.max_len());
-            Box::new(m)
-        }
-        EmbedderChoice::Tfidf => Box::new(Tfidf::default()),
-    };
-    let mut cache = match &s.cache_dir {
-        Some(d) if embedder.cache_key().is_some() => Some(Cache::open(d)?),
-        _ => None,
-    };
+    let (mut embedder, mut cache) = build_embedder(&s.embedding, &mut manifest)?;
     let texts = answers.texts();
     let (vectors, summary) =
         embed::embed_texts(embedder.as_mut(), &texts, cache.as_mut(), progress)?;
@@ -106,14 +87,8 @@ pub fn embed_command(s: &EmbedSettings, progress: &Progress) -> Result<EmbedSumm
         .inputs
         .insert(s.input.display().to_string(), answers.sha256.clone());
     manifest
-        .param("embedder", embedder.name())
         .param("text_column", s.text_column.as_str())
         .param("id_column", s.id_column.clone())
-        .param("precision", s.precision.to_string())
-        .param("device", format!("{:?}", s.device))
-        .param("batch_size", s.batch_size)
-        .param("batch_tokens", s.batch_tokens)
-        .param("forward", format!("{:?}", s.forward))
         .param("dim", vectors.dim);
     manifest.outputs = [&s.out.npy, &s.out.ids, &s.out.manifest]
         .iter()
@@ -130,6 +105,45 @@ pub fn embed_command(s: &EmbedSettings, progress: &Progress) -> Result<EmbedSumm
         s.out.manifest.display()
     ));
     Ok(summary)
+}
+
+/// Loads the chosen embedder and opens its cache, recording both in `manifest`.
+pub fn build_embedder(
+    s: &EmbedderSettings,
+    manifest: &mut Manifest,
+) -> Result<(Box<dyn Embedder>, Option<Cache>)> {
+    tch::set_num_threads(s.threads as i32);
+    let embedder: Box<dyn Embedder> = match s.embedder {
+        EmbedderChoice::Minilm => {
+            let m = MiniLm::load(MiniLmOptions {
+                model_dir: s.model_dir.clone(),
+                device: s.device,
+                precision: s.precision,
+                batch_size: s.batch_size,
+                batch_tokens: s.batch_tokens,
+                forward: s.forward,
+            })?;
+            manifest.model = Some(ModelRecord {
+                name: model_dir::MODEL_NAME.into(),
+                checksum: m.model().checksum.clone(),
+            });
+            manifest
+                .param("max_tokens", m.max_len())
+                .param("precision", s.precision.to_string())
+                .param("device", format!("{:?}", s.device))
+                .param("batch_size", s.batch_size)
+                .param("batch_tokens", s.batch_tokens)
+                .param("forward", format!("{:?}", s.forward));
+            Box::new(m)
+        }
+        EmbedderChoice::Tfidf => Box::new(Tfidf::default()),
+    };
+    manifest.param("embedder", embedder.name());
+    let cache = match &s.cache_dir {
+        Some(d) if embedder.cache_key().is_some() => Some(Cache::open(d)?),
+        _ => None,
+    };
+    Ok((embedder, cache))
 }
 
 /// The ids file: one line per input row, in matrix order.

@@ -20,6 +20,8 @@ pub struct Cli {
 pub enum Command {
     /// Embed each answer with a sentence-embedding model and write an .npy matrix.
     Embed(Box<EmbedArgs>),
+    /// Group the answers to one question into topics and describe each group.
+    Discover(Box<DiscoverArgs>),
     /// Score predicted groups or codes against human coders' labels.
     Evaluate(EvaluateArgs),
     /// Install or check the embedding model folder.
@@ -56,6 +58,17 @@ pub struct EmbedArgs {
     /// Header name of the id column (default: row numbers from 1).
     #[arg(long, value_name = "COL")]
     pub id_column: Option<String>,
+    /// Embedding settings.
+    #[command(flatten)]
+    pub embedding: EmbedFlags,
+    /// Output matrix (.npy); ids go to <stem>.ids.csv and the run record to <stem>.manifest.json.
+    #[arg(long, value_name = "FILE.npy")]
+    pub out: PathBuf,
+}
+
+/// Flags that choose and tune the embedder, shared by the commands that embed.
+#[derive(Debug, Args)]
+pub struct EmbedFlags {
     /// Embedding backend.
     #[arg(long, value_enum, default_value_t = EmbedderChoice::Minilm)]
     pub embedder: EmbedderChoice,
@@ -86,8 +99,54 @@ pub struct EmbedArgs {
     /// Do not read or write the embedding cache.
     #[arg(long)]
     pub no_cache: bool,
-    /// Output matrix (.npy); ids go to <stem>.ids.csv and the run record to <stem>.manifest.json.
-    #[arg(long, value_name = "FILE.npy")]
+}
+
+/// Which frame labels name discovered groups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NameLevel {
+    /// The codes.
+    Codes,
+    /// The topic groups codes belong to.
+    Groups,
+}
+
+/// Flags of `codeframe discover`.
+#[derive(Debug, Args)]
+pub struct DiscoverArgs {
+    /// Answers file (CSV, or TSV by .tsv/.tab extension), UTF-8 with a header row.
+    pub input: PathBuf,
+    /// Header name of the column holding the answers.
+    #[arg(long, value_name = "COL")]
+    pub text_column: String,
+    /// Header name of the id column (default: row numbers from 1).
+    #[arg(long, value_name = "COL")]
+    pub id_column: Option<String>,
+    /// Number of groups, or "auto" to choose by silhouette within --k-range.
+    #[arg(long, default_value = "auto")]
+    pub k: String,
+    /// Range --k auto chooses from, MIN..MAX.
+    #[arg(long, value_name = "MIN..MAX", default_value = "2..15")]
+    pub k_range: String,
+    /// k-means restarts (k-means++ seeding each time).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub restarts: usize,
+    /// Seed of every random step.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Code frame (TOML) to name the groups from.
+    #[arg(long, value_name = "FRAME")]
+    pub frame: Option<PathBuf>,
+    /// Question of the frame the answers belong to (default: found from the file name).
+    #[arg(long, value_name = "ID")]
+    pub question: Option<String>,
+    /// Name groups after codes or after topic groups.
+    #[arg(long, value_enum, default_value_t = NameLevel::Codes)]
+    pub level: NameLevel,
+    /// Embedding settings.
+    #[command(flatten)]
+    pub embedding: EmbedFlags,
+    /// Output folder (created): assignments.csv, groups.json, frequencies.csv, manifest.json.
+    #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
 }
 

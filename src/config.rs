@@ -4,20 +4,15 @@ use std::path::{Path, PathBuf};
 
 use tch::Device;
 
-use crate::cli::{EmbedArgs, EmbedderChoice, ForwardChoice};
+use crate::cli::{DiscoverArgs, EmbedArgs, EmbedFlags, EmbedderChoice, ForwardChoice, NameLevel};
+use crate::cluster::{ClusterParams, KChoice};
 use crate::embed::minilm::{Forward, DEFAULT_BATCH_SIZE, DEFAULT_BATCH_TOKENS};
 use crate::embed::{model_dir, Cache, Precision};
 use crate::error::{InputError, Result};
 
-/// Checked settings of `codeframe embed`.
+/// Checked embedder settings.
 #[derive(Debug, Clone)]
-pub struct EmbedSettings {
-    /// Answers file.
-    pub input: PathBuf,
-    /// Text column.
-    pub text_column: String,
-    /// Id column, if any.
-    pub id_column: Option<String>,
+pub struct EmbedderSettings {
     /// Backend.
     pub embedder: EmbedderChoice,
     /// Precision.
@@ -36,6 +31,19 @@ pub struct EmbedSettings {
     pub forward: Forward,
     /// Cache folder, unless caching is off.
     pub cache_dir: Option<PathBuf>,
+}
+
+/// Checked settings of `codeframe embed`.
+#[derive(Debug, Clone)]
+pub struct EmbedSettings {
+    /// Answers file.
+    pub input: PathBuf,
+    /// Text column.
+    pub text_column: String,
+    /// Id column, if any.
+    pub id_column: Option<String>,
+    /// The embedder.
+    pub embedding: EmbedderSettings,
     /// Output paths.
     pub out: OutPaths,
 }
@@ -102,17 +110,23 @@ pub fn parse_device(s: &str) -> Result<Device, InputError> {
     }
 }
 
-impl EmbedSettings {
-    /// Checks every flag; touches no model and reads no data.
-    pub fn from_args(a: &EmbedArgs) -> Result<Self, InputError> {
-        if !a.input.is_file() {
-            return Err(InputError::file(
-                &a.input,
-                None,
-                "no such file",
-                "check the path of the answers file",
-            ));
-        }
+/// Refuses an input path that is not a file.
+pub fn existing_input(path: &Path) -> Result<(), InputError> {
+    if path.is_file() {
+        Ok(())
+    } else {
+        Err(InputError::file(
+            path,
+            None,
+            "no such file",
+            "check the path of the answers file",
+        ))
+    }
+}
+
+impl EmbedderSettings {
+    /// Checks the embedding flags; touches no model.
+    pub fn from_flags(a: &EmbedFlags) -> Result<Self, InputError> {
         let precision: Precision = a
             .precision
             .parse()
@@ -142,24 +156,7 @@ impl EmbedSettings {
                 "leave out --threads to use every core",
             ));
         }
-        let out = OutPaths::for_npy(&a.out)?;
-        if let Some(parent) = a.out.parent().filter(|p| !p.as_os_str().is_empty()) {
-            if !parent.is_dir() {
-                return Err(InputError::flag(
-                    format!("the folder of --out, {}, does not exist", parent.display()),
-                    "create it first or choose another --out",
-                ));
-            }
-        }
-        let cache_dir = if a.no_cache {
-            None
-        } else {
-            a.cache_dir.clone().or_else(Cache::default_dir)
-        };
-        Ok(EmbedSettings {
-            input: a.input.clone(),
-            text_column: a.text_column.clone(),
-            id_column: a.id_column.clone(),
+        Ok(EmbedderSettings {
             embedder: a.embedder,
             precision,
             device,
@@ -171,8 +168,122 @@ impl EmbedSettings {
                 ForwardChoice::Fused => Forward::Fused,
                 ForwardChoice::RustBert => Forward::RustBert,
             },
-            cache_dir,
+            cache_dir: if a.no_cache {
+                None
+            } else {
+                a.cache_dir.clone().or_else(Cache::default_dir)
+            },
+        })
+    }
+}
+
+impl EmbedSettings {
+    /// Checks every flag; touches no model and reads no data.
+    pub fn from_args(a: &EmbedArgs) -> Result<Self, InputError> {
+        existing_input(&a.input)?;
+        let embedding = EmbedderSettings::from_flags(&a.embedding)?;
+        let out = OutPaths::for_npy(&a.out)?;
+        if let Some(parent) = a.out.parent().filter(|p| !p.as_os_str().is_empty()) {
+            if !parent.is_dir() {
+                return Err(InputError::flag(
+                    format!("the folder of --out, {}, does not exist", parent.display()),
+                    "create it first or choose another --out",
+                ));
+            }
+        }
+        Ok(EmbedSettings {
+            input: a.input.clone(),
+            text_column: a.text_column.clone(),
+            id_column: a.id_column.clone(),
+            embedding,
             out,
+        })
+    }
+}
+
+/// Checked settings of `codeframe discover`.
+#[derive(Debug, Clone)]
+pub struct DiscoverSettings {
+    /// Answers file.
+    pub input: PathBuf,
+    /// Text column.
+    pub text_column: String,
+    /// Id column, if any.
+    pub id_column: Option<String>,
+    /// Clustering parameters (checked against the data later).
+    pub cluster: ClusterParams,
+    /// Frame file, if any.
+    pub frame: Option<PathBuf>,
+    /// Frame question, if given.
+    pub question: Option<String>,
+    /// Name after topic groups rather than codes.
+    pub topic_groups: bool,
+    /// The embedder.
+    pub embedding: EmbedderSettings,
+    /// Output folder.
+    pub out: PathBuf,
+}
+
+/// Parses `--k` (`auto` or a number) with `--k-range MIN..MAX`.
+pub fn parse_k(k: &str, range: &str) -> Result<KChoice, InputError> {
+    if k == "auto" {
+        let (lo, hi) = range
+            .split_once("..")
+            .and_then(|(a, b)| {
+                Some((
+                    a.trim().parse().ok()?,
+                    b.trim().trim_start_matches('=').parse().ok()?,
+                ))
+            })
+            .ok_or_else(|| {
+                InputError::flag(
+                    format!("--k-range {range} is not MIN..MAX"),
+                    "pass --k-range 2..15",
+                )
+            })?;
+        return Ok(KChoice::Auto { min: lo, max: hi });
+    }
+    k.parse().map(KChoice::Fixed).map_err(|_| {
+        InputError::flag(
+            format!("--k {k} is neither a number nor auto"),
+            "pass --k 6 or --k auto",
+        )
+    })
+}
+
+impl DiscoverSettings {
+    /// Checks every flag; touches no model and reads no data.
+    pub fn from_args(a: &DiscoverArgs) -> Result<Self, InputError> {
+        existing_input(&a.input)?;
+        let k = parse_k(&a.k, &a.k_range)?;
+        if let Some(f) = &a.frame {
+            if !f.is_file() {
+                return Err(InputError::file(
+                    f,
+                    None,
+                    "no such frame file",
+                    "check the path given to --frame",
+                ));
+            }
+        }
+        let cluster = ClusterParams {
+            k,
+            n_runs: a.restarts,
+            seed: a.seed,
+            ..ClusterParams::default()
+        };
+        // Checked here for the flags alone; the data-dependent checks run once answers are read.
+        cluster.check(usize::MAX)?;
+        Ok(DiscoverSettings {
+            input: a.input.clone(),
+            text_column: a.text_column.clone(),
+            id_column: a.id_column.clone(),
+            cluster,
+            frame: a.frame.clone(),
+            question: a.question.clone(),
+            topic_groups: a.level == NameLevel::Groups,
+            embedding: EmbedderSettings::from_flags(&a.embedding)?,
+            out: a.out.clone(),
         })
     }
 }

@@ -36,6 +36,9 @@ pub enum Error {
         #[source]
         source: rust_bert::RustBertError,
     },
+    /// Clustering failed.
+    #[error("clustering failed: {0}")]
+    Cluster(String),
     /// An output could not be serialised.
     #[error("cannot serialise {what}")]
     Json {

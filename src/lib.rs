@@ -1,7 +1,7 @@
 //! codeframe codes open-ended survey answers as a batch pipeline:
 //!
 //! ```text
-//! answers (CSV/TSV) → ingest → embed → (cluster → describe) → evaluate / agree → report
+//! answers (CSV/TSV) → ingest → embed → cluster → describe → evaluate / agree → report
 //! ```
 //!
 //! Each stage is a module; `app` wires them into the `codeframe` sub-commands and `main.rs`
@@ -9,10 +9,14 @@
 
 pub mod app;
 pub mod cli;
+pub mod cluster;
 pub mod config;
+pub mod describe;
+pub mod discover;
 pub mod embed;
 pub mod error;
 pub mod evaluate;
+pub mod frame;
 pub mod fsio;
 pub mod ingest;
 pub mod manifest;

@@ -1,6 +1,8 @@
 //! Ingest: reads survey answers (CSV or TSV, columns by header name) into rows, rejecting bad
 //! files with a message that names the file, the line and the fix.
 
+pub mod substantive;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 

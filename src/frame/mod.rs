@@ -1,0 +1,307 @@
+//! Code frame file: questions, topic groups and codes (label, description, group), read from
+//! the documented TOML format (see data/eccp-2020/README.md).
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::error::{InputError, Result};
+use crate::fsio;
+
+/// A code frame.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Frame {
+    /// Name and source.
+    #[serde(default)]
+    pub frame: FrameInfo,
+    /// Questions the frame covers.
+    #[serde(default)]
+    pub questions: Vec<Question>,
+    /// Topic groups that codes belong to.
+    #[serde(default)]
+    pub groups: Vec<TopicGroup>,
+    /// The codes.
+    #[serde(default)]
+    pub codes: Vec<Code>,
+}
+
+/// `[frame]`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+pub struct FrameInfo {
+    /// Name of the frame.
+    #[serde(default)]
+    pub name: String,
+    /// Where it comes from.
+    #[serde(default)]
+    pub source: String,
+}
+
+/// `[[questions]]`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Question {
+    /// Short id, e.g. `q7`.
+    pub id: String,
+    /// Question text.
+    #[serde(default)]
+    pub text: String,
+    /// Answers file name, used to pick the question for an input.
+    #[serde(default)]
+    pub file: Option<String>,
+}
+
+/// `[[groups]]`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct TopicGroup {
+    /// Id.
+    pub id: String,
+    /// Question id.
+    #[serde(default)]
+    pub question: Option<String>,
+    /// Label.
+    pub label: String,
+    /// What belongs here.
+    #[serde(default)]
+    pub description: String,
+}
+
+/// `[[codes]]`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Code {
+    /// Id.
+    pub id: String,
+    /// Question id.
+    #[serde(default)]
+    pub question: Option<String>,
+    /// Label (what coders write).
+    pub label: String,
+    /// Topic group id.
+    #[serde(default)]
+    pub group: Option<String>,
+    /// What belongs here.
+    #[serde(default)]
+    pub description: String,
+}
+
+/// A name a discovered group can take: a code or a topic group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    /// Label.
+    pub label: String,
+    /// Text embedded to match answers against: label and description.
+    pub text: String,
+}
+
+impl Frame {
+    /// Reads and checks a frame file.
+    pub fn read(path: &Path) -> Result<Frame> {
+        let bytes = fsio::read(path)?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| {
+            InputError::file(
+                path,
+                None,
+                "the frame is not UTF-8",
+                "save the frame file as UTF-8",
+            )
+        })?;
+        Ok(Frame::parse(path, text)?)
+    }
+
+    /// Parses frame TOML; `path` names the file in messages.
+    pub fn parse(path: &Path, text: &str) -> Result<Frame, InputError> {
+        let frame: Frame = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| 1 + text[..s.start.min(text.len())].matches('\n').count() as u64);
+            InputError::file(
+                path,
+                line,
+                format!("not a valid code frame: {}", e.message()),
+                "follow the frame format in data/eccp-2020/README.md",
+            )
+        })?;
+        if frame.codes.is_empty() {
+            return Err(InputError::file(
+                path,
+                None,
+                "the frame has no [[codes]]",
+                "list the codes, each with id, label and description",
+            ));
+        }
+        for c in &frame.codes {
+            if let Some(g) = &c.group {
+                if !frame.groups.iter().any(|t| &t.id == g) {
+                    return Err(InputError::file(
+                        path,
+                        None,
+                        format!(
+                            "code \"{}\" names group \"{g}\", which is not defined",
+                            c.id
+                        ),
+                        "add the [[groups]] entry or fix the code's group",
+                    ));
+                }
+            }
+        }
+        Ok(frame)
+    }
+
+    /// The question an answers file belongs to: `wanted` if given, else the one whose `file`
+    /// is the input's file name, else the only one.
+    pub fn question_for(
+        &self,
+        path: &Path,
+        wanted: Option<&str>,
+        input: &Path,
+    ) -> Result<Option<String>, InputError> {
+        let ids: Vec<&str> = self.questions.iter().map(|q| q.id.as_str()).collect();
+        if let Some(w) = wanted {
+            return if ids.contains(&w)
+                || (ids.is_empty() && self.codes.iter().any(|c| c.question.as_deref() == Some(w)))
+            {
+                Ok(Some(w.to_string()))
+            } else {
+                Err(InputError::file(
+                    path,
+                    None,
+                    format!("the frame has no question \"{w}\""),
+                    format!("pass --question with one of: {}", ids.join(", ")),
+                ))
+            };
+        }
+        let name = input.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if let Some(q) = self
+            .questions
+            .iter()
+            .find(|q| q.file.as_deref() == Some(name))
+        {
+            return Ok(Some(q.id.clone()));
+        }
+        match ids.as_slice() {
+            [] => Ok(None),
+            [one] => Ok(Some(one.to_string())),
+            _ => Err(InputError::file(
+                path,
+                None,
+                format!("the frame covers several questions ({})", ids.join(", ")),
+                "pass --question to say which one the answers belong to",
+            )),
+        }
+    }
+
+    /// Names for discovered groups: the question's codes, or its topic groups.
+    pub fn candidates(&self, question: Option<&str>, topic_groups: bool) -> Vec<Candidate> {
+        let of_question = |q: &Option<String>| question.is_none() || q.as_deref() == question;
+        let describe = |label: &str, description: &str| {
+            if description.is_empty() {
+                label.to_string()
+            } else {
+                format!("{label}. {description}")
+            }
+        };
+        if topic_groups {
+            self.groups
+                .iter()
+                .filter(|g| of_question(&g.question))
+                .map(|g| Candidate {
+                    label: g.label.clone(),
+                    text: describe(&g.label, &g.description),
+                })
+                .collect()
+        } else {
+            self.codes
+                .iter()
+                .filter(|c| of_question(&c.question))
+                .map(|c| Candidate {
+                    label: c.label.clone(),
+                    text: describe(&c.label, &c.description),
+                })
+                .collect()
+        }
+    }
+
+    /// The topic group label of a code label, when it has one.
+    pub fn group_of(&self, code_label: &str, question: Option<&str>) -> Option<&str> {
+        let code = self.codes.iter().find(|c| {
+            c.label == code_label && (question.is_none() || c.question.as_deref() == question)
+        })?;
+        let gid = code.group.as_deref()?;
+        self.groups
+            .iter()
+            .find(|g| g.id == gid)
+            .map(|g| g.label.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TOML: &str = r#"
+[frame]
+name = "t"
+[[questions]]
+id = "q1"
+file = "a.csv"
+[[questions]]
+id = "q2"
+[[groups]]
+id = "g"
+question = "q1"
+label = "Money matters"
+description = "All about money."
+[[codes]]
+id = "fin"
+question = "q1"
+label = "Financing"
+group = "g"
+description = "Funding."
+[[codes]]
+id = "rec"
+question = "q2"
+label = "Recordings"
+"#;
+
+    #[test]
+    fn parses_and_picks_questions() {
+        let f = Frame::parse(Path::new("f.toml"), TOML).unwrap();
+        assert_eq!(f.codes.len(), 2);
+        let q = f
+            .question_for(Path::new("f.toml"), None, Path::new("dir/a.csv"))
+            .unwrap();
+        assert_eq!(q.as_deref(), Some("q1"));
+        assert!(f
+            .question_for(Path::new("f.toml"), None, Path::new("b.csv"))
+            .is_err());
+        assert!(f
+            .question_for(Path::new("f.toml"), Some("q9"), Path::new("b.csv"))
+            .is_err());
+        let c = f.candidates(Some("q1"), false);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].text, "Financing. Funding.");
+        assert_eq!(f.candidates(Some("q1"), true)[0].label, "Money matters");
+        assert_eq!(f.group_of("Financing", Some("q1")), Some("Money matters"));
+    }
+
+    #[test]
+    fn bad_frames_name_the_line() {
+        let e = Frame::parse(Path::new("f.toml"), "[[codes]]\nid = 3\n").unwrap_err();
+        assert_eq!(e.line, Some(2));
+        let e = Frame::parse(Path::new("f.toml"), "[frame]\nname='x'\n").unwrap_err();
+        assert!(e.problem.contains("no [[codes]]"));
+        let e = Frame::parse(
+            Path::new("f.toml"),
+            "[[codes]]\nid='a'\nlabel='A'\ngroup='nope'\n",
+        )
+        .unwrap_err();
+        assert!(e.problem.contains("nope"));
+    }
+
+    #[test]
+    fn the_bundled_eccp_frame_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/eccp-2020/frame.toml");
+        let f = Frame::read(&path).unwrap();
+        assert_eq!(f.candidates(Some("q7"), false).len(), 15);
+        assert_eq!(f.candidates(Some("q7"), true).len(), 6);
+        assert_eq!(f.candidates(Some("q8"), false).len(), 9);
+    }
+}

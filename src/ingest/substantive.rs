@@ -1,0 +1,174 @@
+//! Non-substantive answers: blanks, dashes, "n/a", "none", "no idea", "?" and the same in the
+//! main European languages are set aside with a reason instead of being grouped.
+
+/// Why an answer was set aside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetAside {
+    /// Nothing but white space.
+    Empty,
+    /// A placeholder that says nothing ("n/a", "-", "no idea", …).
+    NonSubstantive,
+}
+
+impl SetAside {
+    /// The status word written in outputs.
+    pub fn status(self) -> &'static str {
+        match self {
+            SetAside::Empty => "empty",
+            SetAside::NonSubstantive => "non-substantive",
+        }
+    }
+}
+
+/// Placeholders, lower-cased, with punctuation and spacing folded away.
+const PLACEHOLDERS: &[&str] = &[
+    // English
+    "na",
+    "n a",
+    "none",
+    "nothing",
+    "no",
+    "nope",
+    "nil",
+    "null",
+    "no idea",
+    "dont know",
+    "don t know",
+    "do not know",
+    "not sure",
+    "unsure",
+    "no comment",
+    "no comments",
+    "not applicable",
+    "nothing specific",
+    "nothing in particular",
+    "no suggestions",
+    "no suggestion",
+    "none at the moment",
+    "nothing at the moment",
+    "no idea at the moment",
+    "idk",
+    "tbd",
+    "x",
+    "xx",
+    "xxx",
+    // German
+    "keine",
+    "keiner",
+    "keins",
+    "nichts",
+    "k a",
+    "ka",
+    "keine ahnung",
+    "weiss nicht",
+    "weiß nicht",
+    "keine angabe",
+    "keine angaben",
+    "nein",
+    // French
+    "aucun",
+    "aucune",
+    "rien",
+    "je ne sais pas",
+    "sans avis",
+    "sans objet",
+    "non",
+    "pas d idee",
+    "pas d idée",
+    // Spanish
+    "ninguno",
+    "ninguna",
+    "nada",
+    "no se",
+    "no sé",
+    "ns nc",
+    "sin comentarios",
+    // Italian
+    "nessuno",
+    "nessuna",
+    "niente",
+    "non so",
+    // Dutch
+    "geen",
+    "niets",
+    "nvt",
+    "geen idee",
+    "weet niet",
+    // Polish, Portuguese
+    "brak",
+    "nie wiem",
+    "nenhum",
+    "nenhuma",
+    "não sei",
+];
+
+/// Lower-cases and replaces every run of non-alphanumeric characters by one space.
+fn fold(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut space = false;
+    for c in text.chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() {
+            if space && !out.is_empty() {
+                out.push(' ');
+            }
+            out.push(c);
+            space = false;
+        } else {
+            space = true;
+        }
+    }
+    out
+}
+
+/// Whether an answer is set aside, and why; `None` for an answer to group.
+pub fn set_aside(text: &str) -> Option<SetAside> {
+    if text.trim().is_empty() {
+        return Some(SetAside::Empty);
+    }
+    let folded = fold(text);
+    if folded.is_empty() || PLACEHOLDERS.contains(&folded.as_str()) {
+        return Some(SetAside::NonSubstantive);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_set_aside() {
+        for t in [
+            "",
+            "  ",
+            "-",
+            "?",
+            "n/a",
+            "N/A.",
+            "None",
+            "no idea",
+            "Keine Ahnung",
+            "rien",
+            "nada",
+            "...",
+            "k.A.",
+        ] {
+            assert!(set_aside(t).is_some(), "{t:?}");
+        }
+        assert_eq!(set_aside(" "), Some(SetAside::Empty));
+        assert_eq!(set_aside("n/a"), Some(SetAside::NonSubstantive));
+    }
+
+    #[test]
+    fn short_real_answers_are_kept() {
+        for t in [
+            "Recordings",
+            "slides",
+            "no more webinars on funding",
+            "AI",
+            "Finanzierung",
+        ] {
+            assert_eq!(set_aside(t), None, "{t:?}");
+        }
+    }
+}

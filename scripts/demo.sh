@@ -1,12 +1,46 @@
 #!/usr/bin/env bash
-# The main job on the bundled data: set up (idempotent), then embed the bundled answers and
-# say where the results are.
+# The main job on the bundled data: set up (idempotent), then group the ECCP survey's answers to
+# Q7 (webinar topics, named after the frame's six topic groups) and Q8 (supporting materials,
+# named after its nine codes), print each group table next to the report's, and say where the
+# results are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+BIN=target/release/codeframe
+D=data/eccp-2020
 mkdir -p out
-echo "[demo] embedding data/examples/answers.csv with all-MiniLM-L6-v2" >&2
-target/release/codeframe embed data/examples/answers.csv \
-  --text-column text --id-column id --out out/examples.npy
-echo "[demo] results: out/examples.npy (one 384-dimensional row per answer)," >&2
-echo "[demo]          out/examples.ids.csv (row, id, line, status) and out/examples.manifest.json" >&2
+
+echo "[demo] Q7: discover 6 groups, named from the frame's topic groups" >&2
+"$BIN" discover "$D/q7_topics.csv" --text-column text --id-column id --k 6 \
+  --frame "$D/frame.toml" --level groups --out out/eccp-q7
+echo "[demo] Q8: discover 9 groups, named from the frame's codes" >&2
+"$BIN" discover "$D/q8_materials.csv" --text-column text --id-column id --k 9 \
+  --frame "$D/frame.toml" --out out/eccp-q8
+
+python3 - "$D" <<'PY'
+import csv, sys, tomllib
+d = sys.argv[1]
+frame = tomllib.load(open(f"{d}/frame.toml", "rb"))
+groups = {g["id"]: g["label"] for g in frame["groups"]}
+q7_group = {c["label"]: groups[c["group"]] for c in frame["codes"] if c.get("question") == "q7"}
+
+def report(question_prefix, by_group=False):
+    counts = {}
+    for r in csv.DictReader(open(f"{d}/report_tables.csv", encoding="utf-8")):
+        if r["question"].startswith(question_prefix):
+            key = q7_group.get(r["response"], r["response"]) if by_group else r["response"]
+            counts[key] = counts.get(key, 0) + int(r["count"])
+    return counts
+
+def show(title, out, rep):
+    mine = {r["response"]: int(r["count"]) for r in csv.DictReader(open(f"{out}/frequencies.csv", encoding="utf-8"))}
+    names = sorted(set(mine) | set(rep), key=lambda n: (-rep.get(n, 0), -mine.get(n, 0), n))
+    print(f"\n{title}\n  {'response':<48} {'codeframe':>9} {'report':>7}")
+    for n in names:
+        print(f"  {n[:48]:<48} {mine.get(n, 0):>9} {rep.get(n, 0):>7}")
+
+show("Q7 topics for future webinars, by topic group", "out/eccp-q7", report("Question 7:", by_group=True))
+show("Q8 supporting materials", "out/eccp-q8", report("Question 8:"))
+PY
+echo "[demo] results: out/eccp-q7/ and out/eccp-q8/ (assignments.csv: every answer with its group," >&2
+echo "[demo]          groups.json: keywords and typical answers, frequencies.csv, manifest.json)" >&2

@@ -1,7 +1,5 @@
 //! Commands: each sub-command's flow from checked settings to written files.
 
-use std::collections::BTreeMap;
-
 use crate::cli::{Cli, Command, EmbedderChoice, EvalMode, EvaluateArgs, ModelCommand};
 use crate::config::{DiscoverSettings, EmbedSettings, EmbedderSettings};
 use crate::embed::{self, model_dir, Cache, EmbedSummary, Embedder, MiniLm, MiniLmOptions, Tfidf};
@@ -157,15 +155,6 @@ pub fn ids_csv(answers: &Answers, truncated: &[bool]) -> Vec<u8> {
         ]
     });
     report::csv_table(&["row", "id", "line", "status"], rows)
-}
-
-/// Counts of each status, for summaries.
-pub fn status_counts(answers: &Answers, truncated: &[bool]) -> BTreeMap<&'static str, usize> {
-    let mut m = BTreeMap::new();
-    for (a, &cut) in answers.rows.iter().zip(truncated) {
-        *m.entry(row_status(&a.text, cut)).or_insert(0) += 1;
-    }
-    m
 }
 
 /// What `codeframe evaluate` writes: the inputs, what was left out, and every score.

@@ -148,6 +148,7 @@ pub fn discover_command(s: &DiscoverSettings, progress: &Progress) -> Result<Dis
             q.as_deref(),
             s.topic_groups,
             &clustering,
+            (&vectors.data, vectors.dim),
             embedder.as_mut(),
             progress,
         )?),
@@ -206,6 +207,7 @@ fn name_from_frame(
     question: Option<&str>,
     topic_groups: bool,
     clustering: &Clustering,
+    (data, dim): (&[f32], usize),
     embedder: &mut dyn Embedder,
     progress: &Progress,
 ) -> Result<Vec<Naming>> {
@@ -233,7 +235,16 @@ fn name_from_frame(
         "discover: naming groups from {} frame labels",
         labels.len()
     ));
-    Ok(name_groups(&clustering.centroids, &labels, &vectors))
+    let mut members: Vec<Vec<&[f32]>> = vec![Vec::new(); clustering.k];
+    for (j, &g) in clustering.labels.iter().enumerate() {
+        members[g].push(&data[j * dim..(j + 1) * dim]);
+    }
+    Ok(name_groups(
+        &clustering.centroids,
+        &members,
+        &labels,
+        &vectors,
+    ))
 }
 
 /// Builds groups and per-row assignments; pure.
@@ -396,7 +407,8 @@ pub fn summary_table(d: &Discovery) -> String {
             .as_ref()
             .map(|n| {
                 format!(
-                    " [match {:.2}{}]",
+                    " [votes {:.0}%, match {:.2}{}]",
+                    100.0 * n.votes,
                     n.score,
                     if n.weak { ", weak" } else { "" }
                 )

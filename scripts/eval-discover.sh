@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Discover quality on the ECCP reference survey: Q7 at topic-group level (k=6, named from the
+# frame's topic groups), Q7 at code level (k=15) and Q8 (k=9), each scored by `codeframe
+# evaluate` against coder_a, with the frequency table against the report's (TVD).
+# (The shared-dataset comparison against sentence-transformers + KMeans, BERTopic and TF-IDF is
+# not in this script yet.)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh >&2
+OUT=${OUT:-out/eval-discover}
+mkdir -p "$OUT"
+BIN=target/release/codeframe
+D=data/eccp-2020
+
+# Topic-group gold for Q7: each coder_a code mapped to its group in frame.toml.
+python3 - "$D" "$OUT/q7_groups_gold.csv" <<'PY'
+import csv, sys, tomllib
+d, out = sys.argv[1], sys.argv[2]
+f = tomllib.load(open(f"{d}/frame.toml", "rb"))
+groups = {g["id"]: g["label"] for g in f["groups"]}
+code_group = {c["label"]: groups[c["group"]] for c in f["codes"] if c.get("question") == "q7"}
+with open(out, "w", newline="", encoding="utf-8") as fh:
+    w = csv.writer(fh)
+    w.writerow(["id", "topic_group"])
+    for r in csv.DictReader(open(f"{d}/q7_topics.csv", encoding="utf-8")):
+        w.writerow([r["id"], code_group[r["coder_a"]]])
+PY
+
+run() { # name input k level gold gold_column
+  local name=$1 input=$2 k=$3 level=$4 gold=$5 col=$6
+  "$BIN" --quiet discover "$input" --text-column text --id-column id --k "$k" \
+    --frame "$D/frame.toml" --level "$level" --seed 42 --out "$OUT/$name"
+  "$BIN" --quiet evaluate --pred "$OUT/$name/assignments.csv" --pred-column group_name \
+    --gold "$gold" --gold-column "$col" --mode codes --out "$OUT/$name/evaluation.json"
+}
+run q7-groups "$D/q7_topics.csv" 6 groups "$OUT/q7_groups_gold.csv" topic_group
+run q7-codes "$D/q7_topics.csv" 15 codes "$D/q7_topics.csv" coder_a
+run q8 "$D/q8_materials.csv" 9 codes "$D/q8_materials.csv" coder_a
+
+python3 - "$OUT" <<'PY'
+import json, sys
+out = sys.argv[1]
+print("| run | k | ACC | NMI | ARI | accuracy (names) | macro-F1 | kappa | TVD vs gold table |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+for name, k in (("q7-groups", 6), ("q7-codes", 15), ("q8", 9)):
+    e = json.load(open(f"{out}/{name}/evaluation.json"))["report"]
+    c, cl = e["cluster"], e["classification"]
+    kappa = "undefined" if cl["kappa"] is None else f"{cl['kappa']:.3f}"
+    print(f"| ECCP {name} | {k} | {c['acc']:.3f} | {c['nmi']:.3f} | {c['ari']:.3f} | {cl['accuracy']:.3f} | "
+          f"{cl['macro_f1']:.3f} | {kappa} | {e['frequencies']['tvd']:.3f} |")
+PY

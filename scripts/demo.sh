@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # The main job on the bundled data: set up (idempotent), then group the ECCP survey's answers to
-# Q7 (webinar topics, named after the frame's six topic groups) and Q8 (supporting materials,
-# named after its nine codes), print each group table next to the report's, and say where the
-# results are.
+# Q7 (webinar topics, reported under the frame's six topic groups) and Q8 (supporting materials,
+# its nine codes), print each group table next to the report's, and say where the results are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -10,11 +9,11 @@ BIN=target/release/codeframe
 D=data/eccp-2020
 mkdir -p out
 
-echo "[demo] Q7: discover 6 groups, named from the frame's topic groups" >&2
-"$BIN" discover "$D/q7_topics.csv" --text-column text --id-column id --k 6 \
+echo "[demo] Q7: one group per code of the frame, reported under its six topic groups" >&2
+"$BIN" discover "$D/q7_topics.csv" --text-column text --id-column id --k frame \
   --frame "$D/frame.toml" --level groups --out out/eccp-q7
-echo "[demo] Q8: discover 9 groups, named from the frame's codes" >&2
-"$BIN" discover "$D/q8_materials.csv" --text-column text --id-column id --k 9 \
+echo "[demo] Q8: one group per code of the frame" >&2
+"$BIN" discover "$D/q8_materials.csv" --text-column text --id-column id --k frame \
   --frame "$D/frame.toml" --out out/eccp-q8
 
 python3 - "$D" <<'PY'

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Discover quality on the ECCP reference survey: Q7 at topic-group level (k=6, named from the
-# frame's topic groups), Q7 at code level (k=15) and Q8 (k=9), each scored by `codeframe
-# evaluate` against coder_a, with the frequency table against the report's (TVD).
+# frame's topic groups), Q7 at code level (k=15) and Q8 (k=9), with k-means++ and with --k frame,
+# each scored by `codeframe evaluate` against coder_a, with the frequency table against the
+# report's (TVD).
 # (The shared-dataset comparison against sentence-transformers + KMeans, BERTopic and TF-IDF is
 # not in this script yet.)
 set -euo pipefail
@@ -33,16 +34,23 @@ run() { # name input k level gold gold_column
   "$BIN" --quiet evaluate --pred "$OUT/$name/assignments.csv" --pred-column group_name \
     --gold "$gold" --gold-column "$col" --mode codes --out "$OUT/$name/evaluation.json"
 }
+# k-means++ with the k of the report's tables, groups named by their answers' votes...
 run q7-groups "$D/q7_topics.csv" 6 groups "$OUT/q7_groups_gold.csv" topic_group
 run q7-codes "$D/q7_topics.csv" 15 codes "$D/q7_topics.csv" coder_a
 run q8 "$D/q8_materials.csv" 9 codes "$D/q8_materials.csv" coder_a
+# ...and --k frame: one group per code, k-means started from the codes (Q7 groups: the 15 code
+# groups reported under their 6 topic groups).
+run q7-groups-frame "$D/q7_topics.csv" frame groups "$OUT/q7_groups_gold.csv" topic_group
+run q7-codes-frame "$D/q7_topics.csv" frame codes "$D/q7_topics.csv" coder_a
+run q8-frame "$D/q8_materials.csv" frame codes "$D/q8_materials.csv" coder_a
 
 python3 - "$OUT" <<'PY'
 import json, sys
 out = sys.argv[1]
-print("| run | k | ACC | NMI | ARI | accuracy (names) | macro-F1 | kappa | TVD vs gold table |")
+print("| run | --k | ACC | NMI | ARI | accuracy (names) | macro-F1 | kappa | TVD vs gold table |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-for name, k in (("q7-groups", 6), ("q7-codes", 15), ("q8", 9)):
+for name, k in (("q7-groups", 6), ("q7-codes", 15), ("q8", 9), ("q7-groups-frame", "frame (15 → 6)"),
+                ("q7-codes-frame", "frame (15)"), ("q8-frame", "frame (9)")):
     e = json.load(open(f"{out}/{name}/evaluation.json"))["report"]
     c, cl = e["cluster"], e["classification"]
     kappa = "undefined" if cl["kappa"] is None else f"{cl['kappa']:.3f}"

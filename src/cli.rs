@@ -121,7 +121,8 @@ pub struct DiscoverArgs {
     /// Header name of the id column (default: row numbers from 1).
     #[arg(long, value_name = "COL")]
     pub id_column: Option<String>,
-    /// Number of groups, or "auto" to choose by silhouette within --k-range.
+    /// Number of groups; "auto" to choose by silhouette within --k-range; "frame" for one group
+    /// per code of --frame, k-means started from the codes.
     #[arg(long, default_value = "auto")]
     pub k: String,
     /// Range --k auto chooses from, MIN..MAX.

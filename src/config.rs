@@ -226,6 +226,9 @@ pub struct DiscoverSettings {
 
 /// Parses `--k` (`auto` or a number) with `--k-range MIN..MAX`.
 pub fn parse_k(k: &str, range: &str) -> Result<KChoice, InputError> {
+    if k == "frame" {
+        return Ok(KChoice::FromFrame);
+    }
     if k == "auto" {
         let (lo, hi) = range
             .split_once("..")
@@ -245,8 +248,8 @@ pub fn parse_k(k: &str, range: &str) -> Result<KChoice, InputError> {
     }
     k.parse().map(KChoice::Fixed).map_err(|_| {
         InputError::flag(
-            format!("--k {k} is neither a number nor auto"),
-            "pass --k 6 or --k auto",
+            format!("--k {k} is not a number, auto or frame"),
+            "pass --k 6, --k auto or --k frame",
         )
     })
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::app::build_embedder;
-use crate::cluster::{Clustering, KScore};
+use crate::cluster::{Clustering, KChoice, KScore};
 use crate::config::DiscoverSettings;
 use crate::describe::{keywords, name_groups, typical, Naming};
 use crate::embed::{embed_texts, Embedder};
@@ -130,7 +130,60 @@ pub fn discover_command(s: &DiscoverSettings, progress: &Progress) -> Result<Dis
         .collect();
     let (vectors, summary) = embed_texts(embedder.as_mut(), &texts, cache.as_mut(), progress)?;
     progress.say(format!("discover: embedded {summary}"));
-    let clustering = params.fit(&vectors.data, vectors.dim)?;
+    // With --k frame: one group per code, k-means started from the codes' vectors, each group
+    // named after its code (and, at --level groups, reported under the code's topic group).
+    let seeded = s.cluster.k == KChoice::FromFrame;
+    let (clustering, namings) = match &frame {
+        Some((f, q)) => {
+            let codes = seeded || !s.topic_groups;
+            let (labels, label_vectors) =
+                frame_vectors(f, q.as_deref(), !codes, embedder.as_mut())?;
+            let clustering = if seeded {
+                if labels.len() > distinct {
+                    return Err(InputError::flag(
+                        format!("--k frame asks for {} groups but there are {distinct} distinct answers", labels.len()),
+                        "pass a smaller numeric --k",
+                    )
+                    .into());
+                }
+                params.fit_seeded(&vectors.data, vectors.dim, &label_vectors)?
+            } else {
+                params.fit(&vectors.data, vectors.dim)?
+            };
+            let mut members: Vec<Vec<&[f32]>> = vec![Vec::new(); clustering.k];
+            for (j, &g) in clustering.labels.iter().enumerate() {
+                members[g].push(&vectors.data[j * vectors.dim..(j + 1) * vectors.dim]);
+            }
+            let mut namings = name_groups(&clustering.centroids, &members, &labels, &label_vectors);
+            if seeded {
+                // A seeded group keeps its seed's name.
+                for (g, n) in namings.iter_mut().enumerate() {
+                    let seed = clustering.source[g];
+                    let score: f32 = clustering.centroids[g]
+                        .iter()
+                        .zip(&label_vectors[seed])
+                        .map(|(a, b)| a * b)
+                        .sum();
+                    n.label = labels[seed].clone();
+                    n.score = score;
+                    n.weak = score < crate::describe::WEAK_MATCH;
+                }
+            }
+            progress.say(format!(
+                "discover: named groups from {} frame labels",
+                labels.len()
+            ));
+            (clustering, Some(namings))
+        }
+        None if seeded => {
+            return Err(InputError::flag(
+                "--k frame needs --frame",
+                "pass --frame FRAME.toml, or a numeric --k",
+            )
+            .into());
+        }
+        None => (params.fit(&vectors.data, vectors.dim)?, None),
+    };
     if !clustering.curve.is_empty() {
         progress.say("discover: --k auto, mean silhouette (cosine) by k:");
         for p in &clustering.curve {
@@ -142,26 +195,18 @@ pub fn discover_command(s: &DiscoverSettings, progress: &Progress) -> Result<Dis
             progress.say(format!("  k={:>2}  {:.4}{mark}", p.k, p.silhouette));
         }
     }
-    let namings = match &frame {
-        Some((f, q)) => Some(name_from_frame(
-            f,
-            q.as_deref(),
-            s.topic_groups,
-            &clustering,
-            (&vectors.data, vectors.dim),
-            embedder.as_mut(),
-            progress,
-        )?),
-        None => None,
-    };
+    let rollup = seeded && s.topic_groups;
     let discovery = describe(
         &answers,
         &keep,
         &vectors.data,
         vectors.dim,
         &clustering,
-        namings,
-        frame.as_ref(),
+        Names {
+            namings,
+            frame: frame.as_ref(),
+            rollup,
+        },
     );
 
     manifest
@@ -202,15 +247,13 @@ pub fn discover_command(s: &DiscoverSettings, progress: &Progress) -> Result<Dis
     Ok(discovery)
 }
 
-fn name_from_frame(
+/// The frame's labels for the question (codes, or topic groups) and their embeddings.
+fn frame_vectors(
     frame: &Frame,
     question: Option<&str>,
     topic_groups: bool,
-    clustering: &Clustering,
-    (data, dim): (&[f32], usize),
     embedder: &mut dyn Embedder,
-    progress: &Progress,
-) -> Result<Vec<Naming>> {
+) -> Result<(Vec<String>, Vec<Vec<f32>>)> {
     let candidates = frame.candidates(question, topic_groups);
     if candidates.is_empty() {
         return Err(InputError::flag(
@@ -229,22 +272,18 @@ fn name_from_frame(
     }
     let texts: Vec<&str> = candidates.iter().map(|c| c.text.as_str()).collect();
     let (v, _) = embed_texts(embedder, &texts, None, &Progress::silent())?;
-    let labels: Vec<String> = candidates.iter().map(|c| c.label.clone()).collect();
-    let vectors: Vec<Vec<f32>> = (0..v.rows()).map(|i| v.row(i).to_vec()).collect();
-    progress.say(format!(
-        "discover: naming groups from {} frame labels",
-        labels.len()
-    ));
-    let mut members: Vec<Vec<&[f32]>> = vec![Vec::new(); clustering.k];
-    for (j, &g) in clustering.labels.iter().enumerate() {
-        members[g].push(&data[j * dim..(j + 1) * dim]);
-    }
-    Ok(name_groups(
-        &clustering.centroids,
-        &members,
-        &labels,
-        &vectors,
-    ))
+    let labels = candidates.iter().map(|c| c.label.clone()).collect();
+    Ok((labels, (0..v.rows()).map(|i| v.row(i).to_vec()).collect()))
+}
+
+/// How groups get their names.
+pub struct Names<'a> {
+    /// Frame naming per group, when a frame was given.
+    pub namings: Option<Vec<Naming>>,
+    /// The frame and question.
+    pub frame: Option<&'a (Frame, Option<String>)>,
+    /// Report each group under its code's topic group.
+    pub rollup: bool,
 }
 
 /// Builds groups and per-row assignments; pure.
@@ -254,9 +293,13 @@ pub fn describe(
     data: &[f32],
     dim: usize,
     clustering: &Clustering,
-    namings: Option<Vec<Naming>>,
-    frame: Option<&(Frame, Option<String>)>,
+    names: Names,
 ) -> Discovery {
+    let Names {
+        namings,
+        frame,
+        rollup,
+    } = names;
     let k = clustering.k;
     let cos = |j: usize, g: usize| -> f32 {
         data[j * dim..(j + 1) * dim]
@@ -290,6 +333,10 @@ pub fn describe(
             let topic_group = match (&naming, frame) {
                 (Some(n), Some((f, q))) => f.group_of(&n.label, q.as_deref()).map(str::to_string),
                 _ => None,
+            };
+            let name = match (&topic_group, rollup) {
+                (Some(t), true) => t.clone(),
+                _ => name,
             };
             Group {
                 group: g + 1,

@@ -119,3 +119,39 @@ fn k_auto_prints_the_curve_and_too_many_groups_is_refused() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("distinct answers"));
 }
+
+#[test]
+fn k_frame_seeds_one_group_per_code_and_rolls_up_to_topic_groups() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = root().join("data/eccp-2020/q7_topics.csv");
+    let frame = root().join("data/eccp-2020/frame.toml");
+    let out = dir.path().join("q7");
+    let o = discover(
+        &input,
+        &out,
+        dir.path(),
+        &[
+            "--k",
+            "frame",
+            "--frame",
+            frame.to_str().unwrap(),
+            "--level",
+            "groups",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let groups: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("groups.json")).unwrap()).unwrap();
+    assert_eq!(groups["k"], 15);
+    let f = rows(&out.join("frequencies.csv"));
+    let names: Vec<&str> = f
+        .iter()
+        .map(|r| r.get(0).unwrap())
+        .filter(|n| !n.starts_with("(set aside"))
+        .collect();
+    assert!(names.len() <= 6, "{names:?}");
+    assert!(names.contains(&"Cluster business development"), "{names:?}");
+    let o = discover(&input, &dir.path().join("x"), dir.path(), &["--k", "frame"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--frame"), "{}", stderr(&o));
+}

@@ -26,6 +26,9 @@ pub enum KChoice {
         /// Largest k tried.
         max: usize,
     },
+    /// One group per code of a frame, k-means started from the codes' vectors
+    /// ([`ValidClusterParams::fit_seeded`]).
+    FromFrame,
 }
 
 /// Clustering settings, unchecked.
@@ -115,6 +118,8 @@ pub struct Clustering {
     pub inertia: f64,
     /// The silhouette curve `--k auto` chose from (empty for a fixed k).
     pub curve: Vec<KScore>,
+    /// For each group, its index before renumbering (for a seeded fit: its seed).
+    pub source: Vec<usize>,
 }
 
 impl ValidClusterParams {
@@ -126,6 +131,9 @@ impl ValidClusterParams {
                 .map_err(|e| Error::Cluster(e.to_string()))?;
         match self.0.k {
             KChoice::Fixed(k) => self.kmeans(&records, k),
+            KChoice::FromFrame => Err(Error::Cluster(
+                "k from a frame needs the frame's seeds (fit_seeded)".into(),
+            )),
             KChoice::Auto { min, max } => {
                 let max = max.min(n.saturating_sub(1)).max(min);
                 let sample = sample_indices(n, 3000, self.0.seed);
@@ -150,6 +158,36 @@ impl ValidClusterParams {
                 Ok(best)
             }
         }
+    }
+
+    /// k-means started from given centroids (e.g. a code frame's label vectors) instead of
+    /// k-means++: one run, k = number of seeds.
+    pub fn fit_seeded(&self, data: &[f32], dim: usize, seeds: &[Vec<f32>]) -> Result<Clustering> {
+        let n = data.len().checked_div(dim).unwrap_or(0);
+        if seeds.is_empty() || seeds.len() > n || seeds.iter().any(|s| s.len() != dim) {
+            return Err(Error::Cluster(format!(
+                "{} seed centroids do not fit {n} points of dimension {dim}",
+                seeds.len()
+            )));
+        }
+        let records =
+            Array2::from_shape_vec((n, dim), data.iter().map(|&v| f64::from(v)).collect())
+                .map_err(|e| Error::Cluster(e.to_string()))?;
+        let init = Array2::from_shape_vec(
+            (seeds.len(), dim),
+            seeds.iter().flatten().map(|&v| f64::from(v)).collect(),
+        )
+        .map_err(|e| Error::Cluster(e.to_string()))?;
+        let model =
+            KMeans::params_with_rng(seeds.len(), Xoshiro256Plus::seed_from_u64(self.0.seed))
+                .n_runs(1)
+                .max_n_iterations(self.0.max_iter)
+                .tolerance(1e-6)
+                .init_method(linfa_clustering::KMeansInit::Precomputed(init))
+                .fit(&DatasetBase::from(records.clone()))
+                .map_err(|e| Error::Cluster(e.to_string()))?;
+        let raw: Vec<usize> = model.predict(&records).to_vec();
+        Ok(canonical(raw, model.centroids(), model.inertia()))
     }
 
     fn kmeans(&self, records: &Array2<f64>, k: usize) -> Result<Clustering> {
@@ -182,7 +220,7 @@ fn canonical(raw: Vec<usize>, centroids: &Array2<f64>, inertia: f64) -> Clusteri
     for (new, &old) in order.iter().enumerate() {
         new_id[old] = new;
     }
-    let centroids = order
+    let centroids: Vec<Vec<f32>> = order
         .iter()
         .map(|&g| {
             let row: Vec<f32> = centroids.row(g).iter().map(|&v| v as f32).collect();
@@ -196,6 +234,7 @@ fn canonical(raw: Vec<usize>, centroids: &Array2<f64>, inertia: f64) -> Clusteri
         centroids,
         inertia,
         curve: Vec::new(),
+        source: order,
     }
 }
 

@@ -70,6 +70,9 @@ pub fn embed_command(s: &EmbedSettings, progress: &Progress) -> Result<EmbedSumm
             id_column: s.id_column.clone(),
         },
     )?;
+    for w in &answers.warnings {
+        progress.warn(w);
+    }
     let mut manifest = Manifest::new("embed");
     let (mut embedder, mut cache) = build_embedder(&s.embedding, &mut manifest)?;
     let texts = answers.texts();
@@ -203,6 +206,9 @@ pub fn evaluate_command(a: &EvaluateArgs, progress: &Progress) -> Result<Evaluat
     }
     let pred = ingest::read_table(&a.pred)?;
     let gold = ingest::read_table(&a.gold)?;
+    for w in pred.warnings.iter().chain(&gold.warnings) {
+        progress.warn(w);
+    }
     let cols = JoinColumns {
         pred_id: pred.column(&a.id_column, "--id-column")?,
         pred_label: pred.column(&a.pred_column, "--pred-column")?,

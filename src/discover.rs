@@ -92,6 +92,9 @@ pub fn discover_command(s: &DiscoverSettings, progress: &Progress) -> Result<Dis
             id_column: s.id_column.clone(),
         },
     )?;
+    for w in &answers.warnings {
+        progress.warn(w);
+    }
     // Grouped answers in canonical order (by text, then row) so row order cannot matter.
     let mut keep: Vec<usize> = (0..answers.rows.len())
         .filter(|&i| set_aside(&answers.rows[i].text).is_none())

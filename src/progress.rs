@@ -35,6 +35,11 @@ impl Progress {
         }
     }
 
+    /// A warning on stderr, shown even with --quiet.
+    pub fn warn(&self, msg: impl AsRef<str>) {
+        eprintln!("codeframe: warning: {}", msg.as_ref());
+    }
+
     /// A bar over `len` items, drawn only when bars are on.
     pub fn bar(&self, len: u64, what: &str) -> ProgressBar {
         if !self.bars {

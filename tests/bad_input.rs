@@ -64,8 +64,25 @@ fn header_only() {
 
 #[test]
 fn non_utf8_bytes() {
-    let (c, e) = embed_bytes("latin1.csv", b"id,text\n1,ok\n2,caf\xe9 cr\xe8me\n", &[]);
-    assert_clear(c, &e, "latin1.csv", Some(3), "UTF-8");
+    let (c, e) = embed_bytes("bytes.csv", b"id,text\n1,ok\n2,bad \x81\x8d bytes\n", &[]);
+    assert_clear(c, &e, "bytes.csv", Some(3), "UTF-8");
+    let (c, e) = embed_bytes("nul.csv", b"id,text\n1,ok\n2,\0\n", &[]);
+    assert_clear(c, &e, "nul.csv", Some(3), "UTF-8");
+}
+
+#[test]
+fn windows_1252_is_read_with_a_warning() {
+    let (c, e) = embed_bytes(
+        "cp1252.csv",
+        b"id,text\n1,ok\n2,caf\xe9 cr\xe8me\n",
+        &["--quiet"],
+    );
+    assert_eq!(c, 0, "{e}");
+    assert!(
+        e.contains("warning") && e.contains("cp1252.csv") && e.contains("line 3"),
+        "{e}"
+    );
+    assert!(e.contains("Windows-1252"), "{e}");
 }
 
 #[test]

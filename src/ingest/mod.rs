@@ -3,6 +3,7 @@
 
 pub mod substantive;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -41,6 +42,8 @@ pub struct Answers {
     pub sha256: String,
     /// Every data row, in file order.
     pub rows: Vec<Answer>,
+    /// What the reader had to assume (e.g. the encoding), for the user to see.
+    pub warnings: Vec<String>,
 }
 
 impl Answers {
@@ -70,6 +73,8 @@ pub struct Table {
     pub headers: Vec<String>,
     /// Records in file order.
     pub records: Vec<Record>,
+    /// What the reader had to assume (e.g. the encoding), for the user to see.
+    pub warnings: Vec<String>,
 }
 
 /// One record of a [`Table`].
@@ -99,7 +104,7 @@ pub fn read_table(path: &Path) -> Result<Table> {
 /// header without rows, bytes that are not UTF-8 and rows whose field count differs.
 pub fn parse_table(path: &Path, bytes: &[u8]) -> Result<Table, InputError> {
     let sha256 = sha256_hex(bytes);
-    let text = decode(path, bytes)?;
+    let (text, warning) = decode(path, bytes)?;
     if text.trim().is_empty() {
         return Err(InputError::file(
             path,
@@ -140,6 +145,7 @@ pub fn parse_table(path: &Path, bytes: &[u8]) -> Result<Table, InputError> {
         sha256,
         headers,
         records,
+        warnings: warning.into_iter().collect(),
     })
 }
 
@@ -171,6 +177,7 @@ pub fn parse_answers(path: &Path, bytes: &[u8], opts: &ReadOptions) -> Result<An
         path: table.path,
         sha256: table.sha256,
         rows,
+        warnings: table.warnings,
     })
 }
 
@@ -214,8 +221,51 @@ fn delimiter_for(path: &Path) -> u8 {
     }
 }
 
-/// UTF-8 with or without a byte-order mark; anything else is refused with the line it breaks on.
-fn decode<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, InputError> {
+/// Windows-1252 characters for bytes 0x80–0x9F (`None`: undefined there); other bytes above
+/// 0x7F are the Latin-1 code points.
+const CP1252_HIGH: [Option<char>; 32] = [
+    Some('€'),
+    None,
+    Some('‚'),
+    Some('ƒ'),
+    Some('„'),
+    Some('…'),
+    Some('†'),
+    Some('‡'),
+    Some('ˆ'),
+    Some('‰'),
+    Some('Š'),
+    Some('‹'),
+    Some('Œ'),
+    None,
+    Some('Ž'),
+    None,
+    None,
+    Some('‘'),
+    Some('’'),
+    Some('“'),
+    Some('”'),
+    Some('•'),
+    Some('–'),
+    Some('—'),
+    Some('˜'),
+    Some('™'),
+    Some('š'),
+    Some('›'),
+    Some('œ'),
+    None,
+    Some('ž'),
+    Some('Ÿ'),
+];
+
+fn line_of(bytes: &[u8], at: usize) -> u64 {
+    1 + bytes[..at].iter().filter(|&&b| b == b'\n').count() as u64
+}
+
+/// Text of a file: UTF-8 with or without a byte-order mark; otherwise Windows-1252 (what Excel
+/// and older survey tools write on Windows), converted with a warning; otherwise refused with
+/// the line it breaks on.
+fn decode<'a>(path: &Path, bytes: &'a [u8]) -> Result<(Cow<'a, str>, Option<String>), InputError> {
     if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
         return Err(InputError::file(
             path,
@@ -224,18 +274,40 @@ fn decode<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, InputError> {
             SAVE_AS_UTF8,
         ));
     }
-    let bytes = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes);
-    std::str::from_utf8(bytes).map_err(|e| {
-        let at = e.valid_up_to();
-        let line = 1 + bytes[..at].iter().filter(|&&b| b == b'\n').count() as u64;
-        let byte = bytes.get(at).copied().unwrap_or(0);
-        InputError::file(
+    if let Some(at) = bytes.iter().position(|&b| b == 0) {
+        return Err(InputError::file(
             path,
-            Some(line),
-            format!("byte 0x{byte:02X} is not UTF-8 (the file looks like Windows-1252 or Latin-1)"),
+            Some(line_of(bytes, at)),
+            "the file holds NUL bytes: it is binary or UTF-16, not a text export",
             SAVE_AS_UTF8,
-        )
-    })
+        ));
+    }
+    let bytes = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes);
+    let utf8_error = match std::str::from_utf8(bytes) {
+        Ok(text) => return Ok((Cow::Borrowed(text), None)),
+        Err(e) => e.valid_up_to(),
+    };
+    let mut text = String::with_capacity(bytes.len() + bytes.len() / 8);
+    for (i, &b) in bytes.iter().enumerate() {
+        let c = match b {
+            0x80..=0x9F => CP1252_HIGH[usize::from(b - 0x80)].ok_or_else(|| {
+                InputError::file(
+                    path,
+                    Some(line_of(bytes, i)),
+                    format!("byte 0x{b:02X} is neither UTF-8 nor Windows-1252 text"),
+                    SAVE_AS_UTF8,
+                )
+            })?,
+            _ => char::from(b),
+        };
+        text.push(c);
+    }
+    let warning = format!(
+        "{} is not UTF-8 (first at line {}); read it as Windows-1252. If characters look wrong, {SAVE_AS_UTF8}",
+        path.display(),
+        line_of(bytes, utf8_error)
+    );
+    Ok((Cow::Owned(text), Some(warning)))
 }
 
 fn column_index(
@@ -346,10 +418,28 @@ mod tests {
     }
 
     #[test]
-    fn latin1_names_the_line() {
-        let e = parse(b"text\nok\ncaf\xE9\n", &opts("text", None)).unwrap_err();
+    fn windows_1252_is_converted_with_a_warning() {
+        let a = parse(
+            b"text\nok\ncaf\xE9 \x93cr\xE8me\x94 \x80\n",
+            &opts("text", None),
+        )
+        .unwrap();
+        assert_eq!(a.rows[1].text, "café “crème” €");
+        assert_eq!(a.warnings.len(), 1);
+        assert!(a.warnings[0].contains("line 3") && a.warnings[0].contains("Windows-1252"));
+        assert!(parse(b"text\nok\n", &opts("text", None))
+            .unwrap()
+            .warnings
+            .is_empty());
+    }
+
+    #[test]
+    fn bytes_that_are_not_text_name_the_line() {
+        let e = parse(b"text\nok\nbad \x81 byte\n", &opts("text", None)).unwrap_err();
         assert_eq!(e.line, Some(3));
         assert!(e.fix.contains("UTF-8"));
+        let e = parse(b"text\nok\n\0\n", &opts("text", None)).unwrap_err();
+        assert_eq!(e.line, Some(3));
     }
 
     #[test]

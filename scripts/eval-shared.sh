@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Discover on every dataset in ../shared/datasets with k = number of labels, scored by
+# `codeframe evaluate` (ACC, NMI, ARI against the human labels), beside anchors measured in the
+# same run on the same model files (scripts/eval_anchors.py): sentence-transformers + KMeans,
+# TF-IDF + KMeans and BERTopic. Each is timed end to end. Prints a Markdown table.
+# DATASETS="a b" limits the run; ANCHORS=st-kmeans,tfidf-kmeans,bertopic picks anchors.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SHARED=../shared/datasets
+if [ ! -d "$SHARED" ]; then
+  echo "eval-shared: $SHARED not found; skipping" >&2
+  exit 0
+fi
+scripts/setup.sh >&2
+if ! .venv-bench/bin/python -c "import sentence_transformers, sklearn, bertopic" 2>/dev/null; then
+  echo "[eval] installing sentence-transformers, scikit-learn and BERTopic into .venv-bench" >&2
+  python3 -m venv .venv-bench
+  .venv-bench/bin/pip install --progress-bar off sentence-transformers scikit-learn bertopic
+fi
+OUT=${OUT:-out/eval-shared}
+ANCHORS=${ANCHORS:-st-kmeans,tfidf-kmeans,bertopic}
+PRECISION=${PRECISION:-f32}
+mkdir -p "$OUT"
+BIN=target/release/codeframe
+DATASETS=${DATASETS:-$(ls "$SHARED" | while read -r d; do [ -f "$SHARED/$d/data.csv" ] && echo "$d"; done)}
+echo "| dataset | n | k | method | ACC | NMI | ARI | seconds | notes |"
+echo "|---|---:|---:|---|---:|---:|---:|---:|---|"
+for ds in $DATASETS; do
+  data=$SHARED/$ds/data.csv
+  k=$(python3 -c "import csv,sys; print(len({r['label'] for r in csv.DictReader(open(sys.argv[1], encoding='utf-8'))}))" "$data")
+  n=$(python3 -c "import csv,sys; print(sum(1 for _ in csv.DictReader(open(sys.argv[1], encoding='utf-8'))))" "$data")
+  start=$(date +%s.%N)
+  "$BIN" --quiet discover "$data" --text-column text --id-column id --k "$k" --seed 42 \
+    --precision "$PRECISION" --no-cache --out "$OUT/$ds"
+  secs=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$start" "$(date +%s.%N)")
+  "$BIN" --quiet evaluate --pred "$OUT/$ds/assignments.csv" --pred-column group --gold "$data" \
+    --gold-column label --mode groups --out "$OUT/$ds/evaluation.json"
+  python3 - "$OUT/$ds/evaluation.json" "$ds" "$n" "$k" "$secs" "$PRECISION" <<'PY'
+import json, sys
+e = json.load(open(sys.argv[1]))
+c = e["report"]["cluster"]
+print(f"| {sys.argv[2]} | {sys.argv[3]} | {sys.argv[4]} | codeframe discover ({sys.argv[6]}) | {c['acc']:.3f} | "
+      f"{c['nmi']:.3f} | {c['ari']:.3f} | {sys.argv[5]} | |")
+PY
+  .venv-bench/bin/python scripts/eval_anchors.py "$data" models/all-MiniLM-L6-v2 "$ANCHORS" 2>/dev/null |
+    python3 -c "
+import json, sys
+for line in sys.stdin:
+    a = json.loads(line)
+    notes = f\"{a['topics']} topics, {100 * a['outliers']:.0f}% outliers\" if 'topics' in a else ''
+    print(f\"| $ds | $n | $k | {a['anchor']} | {a['acc']:.3f} | {a['nmi']:.3f} | {a['ari']:.3f} | {a['seconds']:.1f} | {notes} |\")
+"
+done

@@ -269,6 +269,12 @@ impl DiscoverSettings {
                 ));
             }
         }
+        if k == KChoice::FromFrame && a.frame.is_none() {
+            return Err(InputError::flag(
+                "--k frame needs --frame",
+                "pass --frame FRAME.toml, or a numeric --k",
+            ));
+        }
         let cluster = ClusterParams {
             k,
             n_runs: a.restarts,

@@ -123,6 +123,19 @@ pub fn discover_command(s: &DiscoverSettings, progress: &Progress) -> Result<Dis
         );
         e
     })?;
+    let seeded = s.cluster.k == KChoice::FromFrame;
+    if let (true, Some((f, q))) = (seeded, &frame) {
+        let codes = f.candidates(q.as_deref(), false).len();
+        if codes > distinct {
+            return Err(InputError::flag(
+                format!(
+                    "--k frame asks for {codes} groups but there are {distinct} distinct answers"
+                ),
+                "pass a smaller numeric --k",
+            )
+            .into());
+        }
+    }
     fsio::create_dir_all(&s.out)?;
 
     let mut manifest = Manifest::new("discover");
@@ -135,20 +148,12 @@ pub fn discover_command(s: &DiscoverSettings, progress: &Progress) -> Result<Dis
     progress.say(format!("discover: embedded {summary}"));
     // With --k frame: one group per code, k-means started from the codes' vectors, each group
     // named after its code (and, at --level groups, reported under the code's topic group).
-    let seeded = s.cluster.k == KChoice::FromFrame;
     let (clustering, namings) = match &frame {
         Some((f, q)) => {
             let codes = seeded || !s.topic_groups;
             let (labels, label_vectors) =
                 frame_vectors(f, q.as_deref(), !codes, embedder.as_mut())?;
             let clustering = if seeded {
-                if labels.len() > distinct {
-                    return Err(InputError::flag(
-                        format!("--k frame asks for {} groups but there are {distinct} distinct answers", labels.len()),
-                        "pass a smaller numeric --k",
-                    )
-                    .into());
-                }
                 params.fit_seeded(&vectors.data, vectors.dim, &label_vectors)?
             } else {
                 params.fit(&vectors.data, vectors.dim)?
@@ -177,13 +182,6 @@ pub fn discover_command(s: &DiscoverSettings, progress: &Progress) -> Result<Dis
                 labels.len()
             ));
             (clustering, Some(namings))
-        }
-        None if seeded => {
-            return Err(InputError::flag(
-                "--k frame needs --frame",
-                "pass --frame FRAME.toml, or a numeric --k",
-            )
-            .into());
         }
         None => (params.fit(&vectors.data, vectors.dim)?, None),
     };

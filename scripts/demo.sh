@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on the bundled data: set up (idempotent), then group the ECCP survey's answers to
 # Q7 (webinar topics, reported under the frame's six topic groups) and Q8 (supporting materials,
-# its nine codes), print each group table next to the report's, and say where the results are.
+# its nine codes), print each group table next to the report's, measure agreement between the
+# report's coding, a second coder and codeframe, and say where the results are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -41,5 +42,28 @@ def show(title, out, rep):
 show("Q7 topics for future webinars, by topic group", "out/eccp-q7", report("Question 7:", by_group=True))
 show("Q8 supporting materials", "out/eccp-q8", report("Question 8:"))
 PY
+# Agreement: the report's coding (coder_a) against the blind second coding (coder_b) and against
+# codeframe (the discover runs above, joined by id). Q7 is compared at topic-group level, so the
+# human codes are first mapped to their topic groups from the frame.
+python3 - "$D" out/eccp-q7/coders_by_group.csv <<'PY'
+import csv, sys, tomllib
+d, out = sys.argv[1], sys.argv[2]
+frame = tomllib.load(open(f"{d}/frame.toml", "rb"))
+groups = {g["id"]: g["label"] for g in frame["groups"]}
+to_group = {c["label"]: groups[c["group"]] for c in frame["codes"] if c.get("question") == "q7"}
+with open(out, "w", newline="", encoding="utf-8") as f:
+    w = csv.writer(f)
+    w.writerow(["id", "text", "coder_a", "coder_b"])
+    for r in csv.DictReader(open(f"{d}/q7_topics.csv", encoding="utf-8")):
+        w.writerow([r["id"], r["text"], to_group.get(r["coder_a"], ""), to_group.get(r["coder_b"], "")])
+PY
+echo "" >&2
+echo "[demo] Q7 agreement by topic group: coder_a, coder_b and codeframe" >&2
+"$BIN" agree out/eccp-q7/coders_by_group.csv --coders coder_a,coder_b \
+  --join out/eccp-q7/assignments.csv:group_name=codeframe --out out/eccp-q7/agreement.json
+echo "[demo] Q8 agreement by code: coder_a, coder_b and codeframe" >&2
+"$BIN" agree "$D/q8_materials.csv" --coders coder_a,coder_b \
+  --join out/eccp-q8/assignments.csv:group_name=codeframe --out out/eccp-q8/agreement.json
 echo "[demo] results: out/eccp-q7/ and out/eccp-q8/ (assignments.csv: every answer with its group," >&2
-echo "[demo]          groups.json: keywords and typical answers, frequencies.csv, manifest.json)" >&2
+echo "[demo]          groups.json: keywords and typical answers, frequencies.csv, manifest.json," >&2
+echo "[demo]          agreement.json: every coefficient, disagreements.csv: answers to adjudicate)" >&2

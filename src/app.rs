@@ -3,7 +3,7 @@
 use crate::cli::{Cli, Command, EmbedderChoice, EvalMode, EvaluateArgs, ModelCommand};
 use crate::config::{DiscoverSettings, EmbedSettings, EmbedderSettings};
 use crate::embed::{self, model_dir, Cache, EmbedSummary, Embedder, MiniLm, MiniLmOptions, Tfidf};
-use crate::error::{Error, InputError, Result};
+use crate::error::{InputError, Result};
 use crate::evaluate::join::{join, looks_like_codes, JoinColumns};
 use crate::evaluate::{render_text, EvalReport};
 use crate::fsio;
@@ -25,6 +25,10 @@ pub fn run(cli: Cli) -> Result<()> {
             crate::discover::discover_command(&settings, &progress).map(|_| ())
         }
         Command::Evaluate(args) => evaluate_command(&args, &progress).map(|_| ()),
+        Command::Agree(args) => {
+            let settings = crate::config::agree_settings(&args)?;
+            crate::agree::command::agree_command(&settings, &progress).map(|_| ())
+        }
         Command::Model(ModelCommand::Convert { dir }) => {
             let dir = dir.unwrap_or_else(model_dir::default_dir);
             progress.say(format!("model: writing rust_model.ot in {}", dir.display()));
@@ -255,14 +259,7 @@ pub fn evaluate_command(a: &EvaluateArgs, progress: &Progress) -> Result<Evaluat
     let json = report::json("evaluation", &evaluation)?;
     match &a.out {
         Some(out) => fsio::write_atomic(out, &json)?,
-        None => {
-            use std::io::Write;
-            let mut stdout = std::io::stdout().lock();
-            stdout
-                .write_all(&json)
-                .and_then(|_| stdout.flush())
-                .map_err(|e| Error::io("write", std::path::Path::new("<stdout>"), e))?;
-        }
+        None => fsio::write_stdout(&json)?,
     }
     progress.say(format!(
         "evaluate: {} answers scored as {} ({} gold rows uncoded, {} predictions without gold)",

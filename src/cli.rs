@@ -24,6 +24,8 @@ pub enum Command {
     Discover(Box<DiscoverArgs>),
     /// Score predicted groups or codes against human coders' labels.
     Evaluate(EvaluateArgs),
+    /// Agreement between coders (people or machine): kappas, alpha, AC1, intervals, disagreements.
+    Agree(AgreeArgs),
     /// Install or check the embedding model folder.
     #[command(subcommand)]
     Model(ModelCommand),
@@ -110,6 +112,17 @@ pub enum NameLevel {
     Groups,
 }
 
+/// Clustering algorithm of `codeframe discover`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MethodArg {
+    /// k-means (greedy k-means++, restarts).
+    Kmeans,
+    /// Agglomerative, Ward linkage (up to 20,000 distinct answers).
+    Agglomerative,
+    /// Gaussian mixture on the leading 32 principal components.
+    Gmm,
+}
+
 /// Flags of `codeframe discover`.
 #[derive(Debug, Args)]
 pub struct DiscoverArgs {
@@ -121,14 +134,17 @@ pub struct DiscoverArgs {
     /// Header name of the id column (default: row numbers from 1).
     #[arg(long, value_name = "COL")]
     pub id_column: Option<String>,
-    /// Number of groups; "auto" to choose by silhouette within --k-range; "frame" for one group
-    /// per code of --frame, k-means started from the codes.
+    /// Number of groups; "auto" to choose by silhouette among the stable k within --k-range;
+    /// "frame" for one group per code of --frame, k-means started from the codes.
     #[arg(long, default_value = "auto")]
     pub k: String,
     /// Range --k auto chooses from, MIN..MAX.
     #[arg(long, value_name = "MIN..MAX", default_value = "2..15")]
     pub k_range: String,
-    /// k-means restarts (k-means++ seeding each time).
+    /// Clustering algorithm.
+    #[arg(long, value_enum, default_value_t = MethodArg::Kmeans)]
+    pub method: MethodArg,
+    /// Restarts of k-means (k-means++ seeding each time) or of the mixture's EM.
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub restarts: usize,
     /// Seed of every random step.
@@ -149,6 +165,38 @@ pub struct DiscoverArgs {
     /// Output folder (created): assignments.csv, groups.json, frequencies.csv, manifest.json.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+}
+
+/// Flags of `codeframe agree`.
+#[derive(Debug, Args)]
+pub struct AgreeArgs {
+    /// File with one row per answer and one column per coder (CSV, or TSV by extension).
+    pub input: PathBuf,
+    /// Coder columns, comma-separated; an empty cell means "not coded by this coder".
+    #[arg(long, value_name = "COL,COL", value_delimiter = ',', required = true)]
+    pub coders: Vec<String>,
+    /// Id column, in the input and in every --join file.
+    #[arg(long, value_name = "COL", default_value = "id")]
+    pub id_column: String,
+    /// Adds a coder from another file by id, e.g. a discover run's
+    /// out/q7/assignments.csv:group_name; =NAME names the coder (default: folder/COL).
+    #[arg(long, value_name = "FILE:COL[=NAME]")]
+    pub join: Vec<String>,
+    /// Answer text column for disagreements.csv (default: "text" when present).
+    #[arg(long, value_name = "COL")]
+    pub text_column: Option<String>,
+    /// Bootstrap resamples for the 95% intervals (0: none).
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub bootstrap: usize,
+    /// Seed of the bootstrap.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// JSON with every figure ("-" or absent: stdout).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Units where coders differ, for adjudication (default: disagreements.csv beside --out).
+    #[arg(long, value_name = "FILE")]
+    pub disagreements: Option<PathBuf>,
 }
 
 /// How to read the predictions of `codeframe evaluate`.

@@ -4,8 +4,12 @@ use std::path::{Path, PathBuf};
 
 use tch::Device;
 
-use crate::cli::{DiscoverArgs, EmbedArgs, EmbedFlags, EmbedderChoice, ForwardChoice, NameLevel};
-use crate::cluster::{ClusterParams, KChoice};
+use crate::agree::command::{AgreeSettings, JoinSpec};
+use crate::agree::AgreeOptions;
+use crate::cli::{
+    DiscoverArgs, EmbedArgs, EmbedFlags, EmbedderChoice, ForwardChoice, MethodArg, NameLevel,
+};
+use crate::cluster::{ClusterParams, KChoice, Method};
 use crate::embed::minilm::{Forward, DEFAULT_BATCH_SIZE, DEFAULT_BATCH_TOKENS};
 use crate::embed::{model_dir, Cache, Precision};
 use crate::error::{InputError, Result};
@@ -277,6 +281,11 @@ impl DiscoverSettings {
         }
         let cluster = ClusterParams {
             k,
+            method: match a.method {
+                MethodArg::Kmeans => Method::KMeans,
+                MethodArg::Agglomerative => Method::Agglomerative,
+                MethodArg::Gmm => Method::Gmm,
+            },
             n_runs: a.restarts,
             seed: a.seed,
             ..ClusterParams::default()
@@ -295,6 +304,58 @@ impl DiscoverSettings {
             out: a.out.clone(),
         })
     }
+}
+
+/// Checks the flags of `codeframe agree`; touches no data.
+pub fn agree_settings(a: &crate::cli::AgreeArgs) -> Result<AgreeSettings, InputError> {
+    let joins = a
+        .join
+        .iter()
+        .map(|j| JoinSpec::parse(j))
+        .collect::<Result<Vec<_>, _>>()?;
+    let coders: Vec<String> = a.coders.iter().map(|c| c.trim().to_string()).collect();
+    if coders.iter().any(String::is_empty) {
+        return Err(InputError::flag(
+            "--coders has an empty column name",
+            "pass the coder columns' header names, e.g. --coders coder_a,coder_b",
+        ));
+    }
+    if coders.len() + joins.len() < 2 {
+        return Err(InputError::flag(
+            "agreement needs at least two coders",
+            "name two or more columns in --coders, or add one with --join FILE:COL",
+        ));
+    }
+    let stdout = |p: &Option<PathBuf>| p.as_ref().filter(|p| p.as_os_str() != "-").cloned();
+    let out = stdout(&a.out);
+    for p in out.iter().chain(&a.disagreements) {
+        if let Some(parent) = p.parent().filter(|p| !p.as_os_str().is_empty()) {
+            if !parent.is_dir() {
+                return Err(InputError::flag(
+                    format!(
+                        "the folder of {}, {}, does not exist",
+                        p.display(),
+                        parent.display()
+                    ),
+                    "create it first or choose another output path",
+                ));
+            }
+        }
+    }
+    Ok(AgreeSettings {
+        input: a.input.clone(),
+        coders,
+        id_column: a.id_column.clone(),
+        text_column: a.text_column.clone(),
+        joins,
+        options: AgreeOptions {
+            bootstrap: a.bootstrap,
+            seed: a.seed,
+            ..AgreeOptions::default()
+        },
+        out,
+        disagreements: a.disagreements.clone(),
+    })
 }
 
 #[cfg(test)]

@@ -186,14 +186,26 @@ pub fn discover_command(s: &DiscoverSettings, progress: &Progress) -> Result<Dis
         None => (params.fit(&vectors.data, vectors.dim)?, None),
     };
     if !clustering.curve.is_empty() {
-        progress.say("discover: --k auto, mean silhouette (cosine) by k:");
+        progress.say(format!(
+            "discover: --k auto: best mean silhouette (cosine) among k with stability >= {} \
+             (adjusted Rand index across seeds):",
+            crate::cluster::STABLE
+        ));
+        progress.say("     k  silhouette  stability");
         for p in &clustering.curve {
             let mark = if p.k == clustering.k {
                 "  <- chosen"
             } else {
                 ""
             };
-            progress.say(format!("  k={:>2}  {:.4}{mark}", p.k, p.silhouette));
+            let stability = p
+                .stability
+                .map(|v| format!("{v:.3}"))
+                .unwrap_or_else(|| "-".into());
+            progress.say(format!(
+                "  {:>4}  {:>10.4}  {:>9}{mark}",
+                p.k, p.silhouette, stability
+            ));
         }
     }
     let rollup = seeded && s.topic_groups;
@@ -226,7 +238,8 @@ pub fn discover_command(s: &DiscoverSettings, progress: &Progress) -> Result<Dis
         .param("k", format!("{:?}", s.cluster.k))
         .param("k_chosen", clustering.k)
         .param("restarts", s.cluster.n_runs)
-        .param("algorithm", "k-means (k-means++ seeding, linfa-clustering)")
+        .param("method", s.cluster.method.name())
+        .param("max_iter", s.cluster.max_iter)
         .param("question", frame.as_ref().and_then(|(_, q)| q.clone()))
         .param("level", if s.topic_groups { "groups" } else { "codes" });
     let files = [

@@ -7,6 +7,7 @@
 //! Each stage is a module; `app` wires them into the `codeframe` sub-commands and `main.rs`
 //! only parses flags, calls [`app::run`] and maps errors to exit codes.
 
+pub mod agree;
 pub mod app;
 pub mod cli;
 pub mod cluster;

@@ -1,29 +1,41 @@
-//! Clustering: k-means (k-means++ seeding, several restarts, linfa-clustering) on unit-length
-//! answer vectors, with k fixed or chosen by silhouette inside a range.
+//! Clustering: k-means (greedy k-means++, restarts, Lloyd by matrix products, finished by
+//! linfa-clustering), agglomerative (Ward) or a Gaussian mixture on unit-length answer vectors,
+//! with k fixed, chosen by silhouette and stability inside a range, or seeded from a code frame.
 //!
 //! Points must arrive in a canonical order (the caller sorts answers by text) so that the same
 //! answers in any row order give the same groups; groups are numbered by size, largest first,
 //! ties by their first point.
 
+pub mod gmm;
+pub mod lloyd;
+pub mod ward;
+
 use linfa::prelude::*;
 use linfa_clustering::KMeans;
-use ndarray::Array2;
+use ndarray::{Array2, ArrayView2, Axis};
 use rand_xoshiro::rand_core::SeedableRng;
 use rand_xoshiro::Xoshiro256Plus;
 use serde::Serialize;
 
 use crate::error::{Error, InputError, Result};
 
-/// k-means stops when its centroids move less than this in total (Frobenius norm of the
-/// change); on unit vectors 1e-4 leaves memberships settled and saves most iterations.
+/// linfa's k-means, which finishes each clustering, stops when its centroids move less than
+/// this in total (Frobenius norm of the change).
 pub const KMEANS_TOLERANCE: f64 = 1e-4;
+
+/// `--k auto` prefers k whose groups come back (adjusted Rand index between seeds) at least this
+/// similar; see [`ValidClusterParams::fit`].
+pub const STABLE: f64 = 0.8;
+
+/// Extra seeds each k of `--k auto` is re-clustered with to measure stability.
+pub const STABILITY_SEEDS: u64 = 2;
 
 /// How many groups.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KChoice {
     /// Exactly this many.
     Fixed(usize),
-    /// The k with the best silhouette in `min..=max` (ties: the smaller k).
+    /// Chosen in `min..=max` by silhouette among the stable k ([`ValidClusterParams::fit`]).
     Auto {
         /// Smallest k tried.
         min: usize,
@@ -35,12 +47,38 @@ pub enum KChoice {
     FromFrame,
 }
 
+/// Clustering algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    /// k-means: greedy k-means++ seeding, restarts, lowest inertia wins.
+    KMeans,
+    /// Agglomerative clustering with Ward linkage (deterministic; at most
+    /// [`ward::MAX_POINTS`] distinct answers).
+    Agglomerative,
+    /// Gaussian mixture (full covariances) on the leading principal components.
+    Gmm,
+}
+
+impl Method {
+    /// The name used on the command line and in manifests.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::KMeans => "kmeans",
+            Method::Agglomerative => "agglomerative",
+            Method::Gmm => "gmm",
+        }
+    }
+}
+
 /// Clustering settings, unchecked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClusterParams {
     /// Number of groups.
     pub k: KChoice,
-    /// k-means restarts; the run with the lowest inertia wins.
+    /// Algorithm.
+    pub method: Method,
+    /// Restarts (k-means and mixture); the best run wins.
     pub n_runs: usize,
     /// Iteration cap per run.
     pub max_iter: u64,
@@ -52,6 +90,7 @@ impl Default for ClusterParams {
     fn default() -> Self {
         ClusterParams {
             k: KChoice::Auto { min: 2, max: 15 },
+            method: Method::KMeans,
             n_runs: 10,
             max_iter: 300,
             seed: 42,
@@ -68,14 +107,35 @@ impl ClusterParams {
     pub fn check(self, distinct: usize) -> Result<ValidClusterParams, InputError> {
         if self.n_runs == 0 {
             return Err(InputError::flag(
-                "the number of k-means restarts must be at least 1",
-                "use 10",
+                "the number of restarts must be at least 1",
+                "use --restarts 10",
             ));
         }
         if self.max_iter == 0 {
             return Err(InputError::flag(
-                "the k-means iteration cap must be at least 1",
+                "the iteration cap must be at least 1",
                 "use 300",
+            ));
+        }
+        if self.k == KChoice::FromFrame && self.method != Method::KMeans {
+            return Err(InputError::flag(
+                format!(
+                    "--k frame starts k-means from the codes; it does not work with --method {}",
+                    self.method.name()
+                ),
+                "pass --method kmeans, or a numeric --k",
+            ));
+        }
+        if self.method == Method::Agglomerative
+            && distinct != usize::MAX
+            && distinct > ward::MAX_POINTS
+        {
+            return Err(InputError::flag(
+                format!(
+                    "agglomerative clustering takes at most {} distinct answers; there are {distinct}",
+                    ward::MAX_POINTS
+                ),
+                "pass --method kmeans",
             ));
         }
         match self.k {
@@ -100,13 +160,16 @@ impl ClusterParams {
     }
 }
 
-/// One point of the silhouette curve.
+/// One point of the curve `--k auto` chooses from.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct KScore {
     /// Groups.
     pub k: usize,
-    /// Mean silhouette (cosine distance).
+    /// Mean silhouette (cosine distance) on a seeded sample of up to 3,000 answers.
     pub silhouette: f64,
+    /// Mean adjusted Rand index between the groups and those found with other seeds (absent
+    /// for the deterministic agglomerative method).
+    pub stability: Option<f64>,
 }
 
 /// The result of clustering.
@@ -120,91 +183,195 @@ pub struct Clustering {
     pub centroids: Vec<Vec<f32>>,
     /// Sum of squared distances to the centroids.
     pub inertia: f64,
-    /// The silhouette curve `--k auto` chose from (empty for a fixed k).
+    /// The curve `--k auto` chose from (empty for a fixed k).
     pub curve: Vec<KScore>,
     /// For each group, its index before renumbering (for a seeded fit: its seed).
     pub source: Vec<usize>,
 }
 
+/// Row-major vectors as an n×dim view.
+fn view(data: &[f32], dim: usize) -> Result<ArrayView2<'_, f32>> {
+    let n = data.len().checked_div(dim).unwrap_or(0);
+    ArrayView2::from_shape((n, dim), data).map_err(|e| Error::Cluster(e.to_string()))
+}
+
 impl ValidClusterParams {
+    /// The settings.
+    pub fn params(&self) -> &ClusterParams {
+        &self.0
+    }
+
     /// Clusters row-major unit vectors (`dim` columns).
+    ///
+    /// `--k auto` clusters with every k in range, scores each by mean silhouette and by
+    /// stability (mean adjusted Rand index against [`STABILITY_SEEDS`] re-runs with other
+    /// seeds), and keeps the k with the best silhouette among those at least [`STABLE`];
+    /// when none is, the best silhouette overall. Ties go to the smaller k.
     pub fn fit(&self, data: &[f32], dim: usize) -> Result<Clustering> {
-        let n = data.len().checked_div(dim).unwrap_or(0);
-        let records =
-            Array2::from_shape_vec((n, dim), data.iter().map(|&v| f64::from(v)).collect())
-                .map_err(|e| Error::Cluster(e.to_string()))?;
+        let x = view(data, dim)?;
+        let n = x.nrows();
         match self.0.k {
-            KChoice::Fixed(k) => self.kmeans(&records, k),
+            KChoice::Fixed(k) => self.fit_k(x, k, self.0.seed),
             KChoice::FromFrame => Err(Error::Cluster(
                 "k from a frame needs the frame's seeds (fit_seeded)".into(),
             )),
             KChoice::Auto { min, max } => {
                 let max = max.min(n.saturating_sub(1)).max(min);
-                let sample = sample_indices(n, 3000, self.0.seed);
-                let mut best: Option<Clustering> = None;
-                let mut curve = Vec::new();
+                let gram = SampleGram::new(x, &sample_indices(n, 3000, self.0.seed));
+                let mut fits = Vec::new();
                 for k in min..=max {
-                    let c = self.kmeans(&records, k)?;
-                    let s = silhouette(data, dim, &c.labels, &sample);
-                    curve.push(KScore { k, silhouette: s });
-                    let better = best
+                    let c = self.fit_k(x, k, self.0.seed)?;
+                    let silhouette = gram.silhouette(&c.labels);
+                    let stability = if self.0.method == Method::Agglomerative {
+                        None
+                    } else {
+                        let mut total = 0.0;
+                        for s in 1..=STABILITY_SEEDS {
+                            let other = self.fit_k(x, k, self.0.seed.wrapping_add(s))?;
+                            total += adjusted_rand(&c.labels, &other.labels);
+                        }
+                        Some(total / STABILITY_SEEDS as f64)
+                    };
+                    fits.push((
+                        KScore {
+                            k,
+                            silhouette,
+                            stability,
+                        },
+                        c,
+                    ));
+                }
+                let stable = |s: &KScore| s.stability.map(|v| v >= STABLE).unwrap_or(true);
+                let any_stable = fits.iter().any(|(s, _)| stable(s));
+                let curve: Vec<KScore> = fits.iter().map(|(s, _)| *s).collect();
+                let mut best: Option<(KScore, Clustering)> = None;
+                for (s, c) in fits {
+                    if any_stable && !stable(&s) {
+                        continue;
+                    }
+                    if best
                         .as_ref()
-                        .map(|b| s > b.curve.last().map(|x| x.silhouette).unwrap_or(f64::MIN))
-                        .unwrap_or(true);
-                    if better {
-                        let mut c = c;
-                        c.curve = vec![KScore { k, silhouette: s }];
-                        best = Some(c);
+                        .map(|(b, _)| s.silhouette > b.silhouette)
+                        .unwrap_or(true)
+                    {
+                        best = Some((s, c));
                     }
                 }
-                let mut best = best.ok_or_else(|| Error::Cluster("no k in range".into()))?;
+                let (_, mut best) = best.ok_or_else(|| Error::Cluster("no k in range".into()))?;
                 best.curve = curve;
                 Ok(best)
             }
         }
     }
 
+    /// One clustering with exactly `k` groups.
+    fn fit_k(&self, x: ArrayView2<f32>, k: usize, seed: u64) -> Result<Clustering> {
+        match self.0.method {
+            Method::KMeans => {
+                let run = lloyd::best_of(x, k, self.0.n_runs, self.0.max_iter as usize, seed);
+                self.finish_kmeans(x, run.centroids.mapv(f64::from), seed)
+            }
+            Method::Agglomerative => Ok(from_labels(x, ward::ward(x, k))),
+            Method::Gmm => Ok(from_labels(
+                x,
+                gmm::gmm(x, k, self.0.n_runs, self.0.max_iter, seed)?,
+            )),
+        }
+    }
+
+    /// linfa-clustering's k-means from given centroids, one run.
+    fn finish_kmeans(
+        &self,
+        x: ArrayView2<f32>,
+        init: Array2<f64>,
+        seed: u64,
+    ) -> Result<Clustering> {
+        let records = x.mapv(f64::from);
+        let model = KMeans::params_with_rng(init.nrows(), Xoshiro256Plus::seed_from_u64(seed))
+            .n_runs(1)
+            .max_n_iterations(self.0.max_iter)
+            .tolerance(KMEANS_TOLERANCE)
+            .init_method(linfa_clustering::KMeansInit::Precomputed(init))
+            .fit(&DatasetBase::from(records.clone()))
+            .map_err(|e| Error::Cluster(e.to_string()))?;
+        let raw: Vec<usize> = model.predict(&records).to_vec();
+        Ok(canonical(raw, model.centroids(), model.inertia()))
+    }
+
     /// k-means started from given centroids (e.g. a code frame's label vectors) instead of
     /// k-means++: one run, k = number of seeds.
     pub fn fit_seeded(&self, data: &[f32], dim: usize, seeds: &[Vec<f32>]) -> Result<Clustering> {
-        let n = data.len().checked_div(dim).unwrap_or(0);
+        let x = view(data, dim)?;
+        let n = x.nrows();
         if seeds.is_empty() || seeds.len() > n || seeds.iter().any(|s| s.len() != dim) {
             return Err(Error::Cluster(format!(
                 "{} seed centroids do not fit {n} points of dimension {dim}",
                 seeds.len()
             )));
         }
-        let records =
-            Array2::from_shape_vec((n, dim), data.iter().map(|&v| f64::from(v)).collect())
-                .map_err(|e| Error::Cluster(e.to_string()))?;
         let init = Array2::from_shape_vec(
             (seeds.len(), dim),
             seeds.iter().flatten().map(|&v| f64::from(v)).collect(),
         )
         .map_err(|e| Error::Cluster(e.to_string()))?;
-        let model =
-            KMeans::params_with_rng(seeds.len(), Xoshiro256Plus::seed_from_u64(self.0.seed))
-                .n_runs(1)
-                .max_n_iterations(self.0.max_iter)
-                .tolerance(KMEANS_TOLERANCE)
-                .init_method(linfa_clustering::KMeansInit::Precomputed(init))
-                .fit(&DatasetBase::from(records.clone()))
-                .map_err(|e| Error::Cluster(e.to_string()))?;
-        let raw: Vec<usize> = model.predict(&records).to_vec();
-        Ok(canonical(raw, model.centroids(), model.inertia()))
+        self.finish_kmeans(x, init, self.0.seed)
     }
+}
 
-    fn kmeans(&self, records: &Array2<f64>, k: usize) -> Result<Clustering> {
-        let rng = Xoshiro256Plus::seed_from_u64(self.0.seed);
-        let dataset = DatasetBase::from(records.clone());
-        let model = KMeans::params_with_rng(k, rng)
-            .n_runs(self.0.n_runs)
-            .max_n_iterations(self.0.max_iter)
-            .tolerance(KMEANS_TOLERANCE)
-            .fit(&dataset)
-            .map_err(|e| Error::Cluster(e.to_string()))?;
-        let raw: Vec<usize> = model.predict(records).to_vec();
-        Ok(canonical(raw, model.centroids(), model.inertia()))
+/// A clustering from labels alone: centroids are the groups' means.
+fn from_labels(x: ArrayView2<f32>, labels: Vec<usize>) -> Clustering {
+    let k = labels.iter().copied().max().map(|m| m + 1).unwrap_or(0);
+    let mut sums = Array2::<f64>::zeros((k, x.ncols()));
+    let mut counts = vec![0usize; k];
+    for (i, &g) in labels.iter().enumerate() {
+        counts[g] += 1;
+        for (s, &v) in sums.row_mut(g).iter_mut().zip(x.row(i)) {
+            *s += f64::from(v);
+        }
+    }
+    for (mut row, &c) in sums.rows_mut().into_iter().zip(&counts) {
+        row /= c.max(1) as f64;
+    }
+    let inertia = labels
+        .iter()
+        .enumerate()
+        .map(|(i, &g)| {
+            x.row(i)
+                .iter()
+                .zip(sums.row(g))
+                .map(|(&a, &b)| (f64::from(a) - b).powi(2))
+                .sum::<f64>()
+        })
+        .sum();
+    canonical(labels, &sums, inertia)
+}
+
+/// Adjusted Rand index of two labelings of the same points.
+pub fn adjusted_rand(a: &[usize], b: &[usize]) -> f64 {
+    let ka = a.iter().copied().max().map(|m| m + 1).unwrap_or(0);
+    let kb = b.iter().copied().max().map(|m| m + 1).unwrap_or(0);
+    let mut table = vec![0u64; ka * kb];
+    for (&x, &y) in a.iter().zip(b) {
+        table[x * kb + y] += 1;
+    }
+    let pairs = |v: u64| (v * v.saturating_sub(1) / 2) as f64;
+    let sum_cells: f64 = table.iter().map(|&v| pairs(v)).sum();
+    let rows: f64 = (0..ka)
+        .map(|i| pairs(table[i * kb..(i + 1) * kb].iter().sum()))
+        .sum();
+    let cols: f64 = (0..kb)
+        .map(|j| pairs((0..ka).map(|i| table[i * kb + j]).sum()))
+        .sum();
+    let total = pairs(a.len() as u64);
+    if total == 0.0 {
+        return 1.0;
+    }
+    let expected = rows * cols / total;
+    let max = (rows + cols) / 2.0;
+    if max == expected {
+        1.0
+    } else {
+        (sum_cells - expected) / (max - expected)
     }
 }
 
@@ -260,50 +427,64 @@ fn sample_indices(n: usize, max: usize, seed: u64) -> Vec<usize> {
     s
 }
 
-/// Mean silhouette over `sample` with cosine distance on unit vectors (0 when k < 2).
-pub fn silhouette(data: &[f32], dim: usize, labels: &[usize], sample: &[usize]) -> f64 {
-    let k = labels.iter().copied().max().map(|m| m + 1).unwrap_or(0);
-    if k < 2 || sample.len() < 2 {
-        return 0.0;
+/// Cosine similarities among a sample of points, computed once for every k `--k auto` scores.
+struct SampleGram {
+    sample: Vec<usize>,
+    gram: Array2<f32>,
+}
+
+impl SampleGram {
+    fn new(x: ArrayView2<f32>, sample: &[usize]) -> SampleGram {
+        let xs = x.select(Axis(0), sample);
+        SampleGram {
+            sample: sample.to_vec(),
+            gram: xs.dot(&xs.t()),
+        }
     }
-    let row = |i: usize| &data[i * dim..(i + 1) * dim];
-    let scores: Vec<f64> = {
+
+    /// Mean silhouette over the sample with cosine distance on unit vectors (0 when k < 2).
+    fn silhouette(&self, labels: &[usize]) -> f64 {
         use rayon::prelude::*;
-        sample
-            .par_iter()
-            .map(|&i| {
+        let k = labels.iter().copied().max().map(|m| m + 1).unwrap_or(0);
+        let s = self.sample.len();
+        if k < 2 || s < 2 {
+            return 0.0;
+        }
+        let lab: Vec<usize> = self.sample.iter().map(|&i| labels[i]).collect();
+        let scores: Vec<f64> = (0..s)
+            .into_par_iter()
+            .map(|a| {
                 let mut sum = vec![0f64; k];
                 let mut count = vec![0usize; k];
-                for &j in sample {
-                    if i == j {
+                for (b, &sim) in self.gram.row(a).iter().enumerate() {
+                    if a == b {
                         continue;
                     }
-                    let dot: f32 = row(i).iter().zip(row(j)).map(|(a, b)| a * b).sum();
-                    sum[labels[j]] += f64::from(1.0 - dot);
-                    count[labels[j]] += 1;
+                    sum[lab[b]] += f64::from(1.0 - sim);
+                    count[lab[b]] += 1;
                 }
-                let own = labels[i];
+                let own = lab[a];
                 if count[own] == 0 {
                     return 0.0;
                 }
-                let a = sum[own] / count[own] as f64;
-                let b = (0..k)
+                let within = sum[own] / count[own] as f64;
+                let between = (0..k)
                     .filter(|&g| g != own && count[g] > 0)
                     .map(|g| sum[g] / count[g] as f64)
                     .fold(f64::INFINITY, f64::min);
-                if !b.is_finite() {
+                if !between.is_finite() {
                     return 0.0;
                 }
-                let m = a.max(b);
+                let m = within.max(between);
                 if m > 0.0 {
-                    (b - a) / m
+                    (between - within) / m
                 } else {
                     0.0
                 }
             })
-            .collect()
-    };
-    scores.iter().sum::<f64>() / scores.len() as f64
+            .collect();
+        scores.iter().sum::<f64>() / s as f64
+    }
 }
 
 #[cfg(test)]
@@ -375,5 +556,57 @@ mod tests {
         let mut p = params(KChoice::Fixed(2));
         p.max_iter = 0;
         assert!(p.check(10).is_err());
+    }
+
+    #[test]
+    fn frame_seeding_needs_kmeans() {
+        let mut p = params(KChoice::FromFrame);
+        p.method = Method::Gmm;
+        assert!(p.check(10).is_err());
+        p.method = Method::KMeans;
+        assert!(p.check(10).is_ok());
+    }
+
+    #[test]
+    fn agglomerative_refuses_too_many_answers() {
+        let mut p = params(KChoice::Fixed(3));
+        p.method = Method::Agglomerative;
+        assert!(p.check(ward::MAX_POINTS).is_ok());
+        let e = p.check(ward::MAX_POINTS + 1).unwrap_err();
+        assert!(e.fix.contains("kmeans"));
+    }
+
+    #[test]
+    fn every_method_finds_the_bundles() {
+        for method in [Method::KMeans, Method::Agglomerative, Method::Gmm] {
+            let mut p = params(KChoice::Fixed(3));
+            p.method = method;
+            let c = p.check(12).unwrap().fit(&bundles(), 3).unwrap();
+            assert_eq!(
+                c.labels,
+                vec![0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2],
+                "{method:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn adjusted_rand_index() {
+        assert_eq!(adjusted_rand(&[0, 0, 1, 1], &[1, 1, 0, 0]), 1.0);
+        // sklearn: adjusted_rand_score([0, 0, 1, 1], [0, 0, 1, 2]) = 0.5714285714285715
+        assert!(
+            (adjusted_rand(&[0, 0, 1, 1], &[0, 0, 1, 2]) - 0.571_428_571_428_571_5).abs() < 1e-12
+        );
+    }
+
+    #[test]
+    fn auto_k_reports_stability() {
+        let c = params(KChoice::Auto { min: 2, max: 4 })
+            .check(12)
+            .unwrap()
+            .fit(&bundles(), 3)
+            .unwrap();
+        assert!(c.curve.iter().all(|s| s.stability.is_some()));
+        assert_eq!(c.curve[1].stability, Some(1.0));
     }
 }

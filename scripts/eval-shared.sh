@@ -3,7 +3,8 @@
 # `codeframe evaluate` (ACC, NMI, ARI against the human labels), beside anchors measured in the
 # same run on the same model files (scripts/eval_anchors.py): sentence-transformers + KMeans,
 # TF-IDF + KMeans and BERTopic. Each is timed end to end. Prints a Markdown table.
-# DATASETS="a b" limits the run; ANCHORS=st-kmeans,tfidf-kmeans,bertopic picks anchors.
+# DATASETS="a b" limits the run; ANCHORS=st-kmeans,tfidf-kmeans,bertopic picks anchors;
+# METHODS="kmeans kmeans-ward" picks codeframe's clustering methods (default: kmeans).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARED=../shared/datasets
@@ -20,6 +21,7 @@ fi
 OUT=${OUT:-out/eval-shared}
 ANCHORS=${ANCHORS:-st-kmeans,tfidf-kmeans,bertopic}
 PRECISION=${PRECISION:-f32}
+METHODS=${METHODS:-kmeans}
 mkdir -p "$OUT"
 BIN=target/release/codeframe
 DATASETS=${DATASETS:-$(ls "$SHARED" | while read -r d; do [ -f "$SHARED/$d/data.csv" ] && echo "$d"; done)}
@@ -29,19 +31,21 @@ for ds in $DATASETS; do
   data=$SHARED/$ds/data.csv
   k=$(python3 -c "import csv,sys; print(len({r['label'] for r in csv.DictReader(open(sys.argv[1], encoding='utf-8'))}))" "$data")
   n=$(python3 -c "import csv,sys; print(sum(1 for _ in csv.DictReader(open(sys.argv[1], encoding='utf-8'))))" "$data")
-  start=$(date +%s.%N)
-  "$BIN" --quiet discover "$data" --text-column text --id-column id --k "$k" --seed 42 \
-    --precision "$PRECISION" --no-cache --out "$OUT/$ds"
-  secs=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$start" "$(date +%s.%N)")
-  "$BIN" --quiet evaluate --pred "$OUT/$ds/assignments.csv" --pred-column group --gold "$data" \
-    --gold-column label --mode groups --out "$OUT/$ds/evaluation.json"
-  python3 - "$OUT/$ds/evaluation.json" "$ds" "$n" "$k" "$secs" "$PRECISION" <<'PY'
+  for method in $METHODS; do
+    start=$(date +%s.%N)
+    "$BIN" --quiet discover "$data" --text-column text --id-column id --k "$k" --seed 42 \
+      --method "$method" --precision "$PRECISION" --no-cache --out "$OUT/$ds-$method"
+    secs=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$start" "$(date +%s.%N)")
+    "$BIN" --quiet evaluate --pred "$OUT/$ds-$method/assignments.csv" --pred-column group --gold "$data" \
+      --gold-column label --mode groups --out "$OUT/$ds-$method/evaluation.json"
+    python3 - "$OUT/$ds-$method/evaluation.json" "$ds" "$n" "$k" "$secs" "$PRECISION" "$method" <<'PY'
 import json, sys
 e = json.load(open(sys.argv[1]))
 c = e["report"]["cluster"]
-print(f"| {sys.argv[2]} | {sys.argv[3]} | {sys.argv[4]} | codeframe discover ({sys.argv[6]}) | {c['acc']:.3f} | "
-      f"{c['nmi']:.3f} | {c['ari']:.3f} | {sys.argv[5]} | |")
+print(f"| {sys.argv[2]} | {sys.argv[3]} | {sys.argv[4]} | codeframe discover --method {sys.argv[7]} ({sys.argv[6]}) | "
+      f"{c['acc']:.3f} | {c['nmi']:.3f} | {c['ari']:.3f} | {sys.argv[5]} | |")
 PY
+  done
   .venv-bench/bin/python scripts/eval_anchors.py "$data" models/all-MiniLM-L6-v2 "$ANCHORS" 2>/dev/null |
     python3 -c "
 import json, sys

@@ -25,6 +25,14 @@ pub fn run(cli: Cli) -> Result<()> {
             crate::discover::discover_command(&settings, &progress).map(|_| ())
         }
         Command::Evaluate(args) => evaluate_command(&args, &progress).map(|_| ()),
+        Command::Fit(args) => {
+            let settings = crate::config::fit_settings(&args)?;
+            crate::coding::fit_command(&settings, &progress).map(|_| ())
+        }
+        Command::Apply(args) => {
+            let settings = crate::config::apply_settings(&args)?;
+            crate::coding::apply_command(&settings, &progress).map(|_| ())
+        }
         Command::Agree(args) => {
             let settings = crate::config::agree_settings(&args)?;
             crate::agree::command::agree_command(&settings, &progress).map(|_| ())
@@ -65,18 +73,29 @@ pub fn row_status(text: &str, truncated: bool) -> &'static str {
     }
 }
 
-/// `codeframe embed`: reads answers, embeds them, writes the matrix, ids and manifest.
-pub fn embed_command(s: &EmbedSettings, progress: &Progress) -> Result<EmbedSummary> {
+/// Reads an answers file and passes its warnings (e.g. a Windows-1252 file) to stderr.
+pub fn read_answers_warned(
+    input: &std::path::Path,
+    text_column: &str,
+    id_column: Option<&str>,
+    progress: &Progress,
+) -> Result<Answers> {
     let answers = ingest::read_answers(
-        &s.input,
+        input,
         &ReadOptions {
-            text_column: s.text_column.clone(),
-            id_column: s.id_column.clone(),
+            text_column: text_column.to_string(),
+            id_column: id_column.map(str::to_string),
         },
     )?;
     for w in &answers.warnings {
         progress.warn(w);
     }
+    Ok(answers)
+}
+
+/// `codeframe embed`: reads answers, embeds them, writes the matrix, ids and manifest.
+pub fn embed_command(s: &EmbedSettings, progress: &Progress) -> Result<EmbedSummary> {
+    let answers = read_answers_warned(&s.input, &s.text_column, s.id_column.as_deref(), progress)?;
     let mut manifest = Manifest::new("embed");
     let (mut embedder, mut cache) = build_embedder(&s.embedding, &mut manifest)?;
     let texts = answers.texts();

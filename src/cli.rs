@@ -24,6 +24,10 @@ pub enum Command {
     Discover(Box<DiscoverArgs>),
     /// Score predicted groups or codes against human coders' labels.
     Evaluate(EvaluateArgs),
+    /// Learn a code frame from coded answers (classifier, thresholds) and save it as JSON.
+    Fit(Box<FitArgs>),
+    /// Code a new wave with a saved frame (or a frame .toml, zero-shot); flag what fits no code.
+    Apply(Box<ApplyArgs>),
     /// Agreement between coders (people or machine): kappas, alpha, AC1, intervals, disagreements.
     Agree(AgreeArgs),
     /// Install or check the embedding model folder.
@@ -121,6 +125,8 @@ pub enum MethodArg {
     Agglomerative,
     /// Gaussian mixture on the leading 32 principal components.
     Gmm,
+    /// k-means into many small groups (150, or 3 per group), merged by Ward linkage.
+    KmeansWard,
 }
 
 /// Flags of `codeframe discover`.
@@ -163,6 +169,78 @@ pub struct DiscoverArgs {
     #[command(flatten)]
     pub embedding: EmbedFlags,
     /// Output folder (created): assignments.csv, groups.json, frequencies.csv, manifest.json.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+/// Flags of `codeframe fit`.
+#[derive(Debug, Args)]
+pub struct FitArgs {
+    /// Coded answers (CSV, or TSV by extension).
+    pub input: PathBuf,
+    /// Header name of the answer column.
+    #[arg(long, value_name = "COL")]
+    pub text_column: String,
+    /// Header name of the human code column (empty cells: not coded, left out).
+    #[arg(long, value_name = "COL")]
+    pub label_column: String,
+    /// Header name of the id column (default: row numbers from 1).
+    #[arg(long, value_name = "COL")]
+    pub id_column: Option<String>,
+    /// Code frame (TOML) with the codes' ids, topic groups and descriptions.
+    #[arg(long, value_name = "FRAME")]
+    pub frame: Option<PathBuf>,
+    /// Question of the frame the answers belong to.
+    #[arg(long, value_name = "ID")]
+    pub question: Option<String>,
+    /// Cross-validation folds; "loo" for leave-one-out.
+    #[arg(long, value_name = "N|loo", default_value = "5")]
+    pub folds: String,
+    /// Precision the automatically coded answers must reach (sets each code's threshold).
+    #[arg(long, value_name = "P", default_value_t = 0.85)]
+    pub target_precision: f64,
+    /// Seed of the cross-validation folds.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Embedding settings.
+    #[command(flatten)]
+    pub embedding: EmbedFlags,
+    /// The frame file to write (JSON).
+    #[arg(long, value_name = "FRAME.json")]
+    pub out: PathBuf,
+}
+
+/// Flags of `codeframe apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A frame written by `codeframe fit` (.json), or a code frame (.toml) to code zero-shot
+    /// from its codes' descriptions.
+    pub frame: PathBuf,
+    /// The new wave's answers (CSV, or TSV by extension).
+    pub input: PathBuf,
+    /// Header name of the answer column.
+    #[arg(long, value_name = "COL")]
+    pub text_column: String,
+    /// Header name of the id column (default: row numbers from 1).
+    #[arg(long, value_name = "COL")]
+    pub id_column: Option<String>,
+    /// Question of a .toml frame the answers belong to.
+    #[arg(long, value_name = "ID")]
+    pub question: Option<String>,
+    /// Output folder of the previous wave's apply, to compare code shares with.
+    #[arg(long, value_name = "DIR")]
+    pub previous: Option<PathBuf>,
+    /// List every code whose score passes its threshold (answers naming several topics).
+    #[arg(long)]
+    pub multi: bool,
+    /// Seed of the candidate-code clustering.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Embedding settings.
+    #[command(flatten)]
+    pub embedding: EmbedFlags,
+    /// Output folder (created): assignments.csv, frequencies.csv, drift.csv, summary.json,
+    /// manifest.json.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
 }

@@ -10,6 +10,7 @@ use crate::cli::{
     DiscoverArgs, EmbedArgs, EmbedFlags, EmbedderChoice, ForwardChoice, MethodArg, NameLevel,
 };
 use crate::cluster::{ClusterParams, KChoice, Method};
+use crate::coding::{ApplySettings, FitSettings};
 use crate::embed::minilm::{Forward, DEFAULT_BATCH_SIZE, DEFAULT_BATCH_TOKENS};
 use crate::embed::{model_dir, Cache, Precision};
 use crate::error::{InputError, Result};
@@ -285,6 +286,7 @@ impl DiscoverSettings {
                 MethodArg::Kmeans => Method::KMeans,
                 MethodArg::Agglomerative => Method::Agglomerative,
                 MethodArg::Gmm => Method::Gmm,
+                MethodArg::KmeansWard => Method::KMeansWard,
             },
             n_runs: a.restarts,
             seed: a.seed,
@@ -304,6 +306,110 @@ impl DiscoverSettings {
             out: a.out.clone(),
         })
     }
+}
+
+fn must_be_file(path: &Path, what: &str) -> Result<(), InputError> {
+    if path.is_file() {
+        Ok(())
+    } else {
+        Err(InputError::file(
+            path,
+            None,
+            format!("no such {what}"),
+            "check the path",
+        ))
+    }
+}
+
+/// Checks the flags of `codeframe fit`; touches no data.
+pub fn fit_settings(a: &crate::cli::FitArgs) -> Result<FitSettings, InputError> {
+    existing_input(&a.input)?;
+    if let Some(f) = &a.frame {
+        must_be_file(f, "frame file")?;
+    }
+    let folds = if a.folds.eq_ignore_ascii_case("loo") {
+        usize::MAX
+    } else {
+        match a.folds.parse::<usize>() {
+            Ok(n) if n >= 2 => n,
+            _ => {
+                return Err(InputError::flag(
+                    format!(
+                        "--folds {} is not a number of folds (2 or more) or loo",
+                        a.folds
+                    ),
+                    "pass --folds 5, or --folds loo for leave-one-out",
+                ))
+            }
+        }
+    };
+    if !(a.target_precision > 0.0 && a.target_precision <= 1.0) {
+        return Err(InputError::flag(
+            format!("--target-precision {} is not in (0, 1]", a.target_precision),
+            "pass a precision such as 0.85",
+        ));
+    }
+    if a.out.extension().and_then(|e| e.to_str()) != Some("json") {
+        return Err(InputError::flag(
+            format!("--out {} does not end in .json", a.out.display()),
+            "name the frame file FRAME.json",
+        ));
+    }
+    let embedding = EmbedderSettings::from_flags(&a.embedding)?;
+    if embedding.embedder != EmbedderChoice::Minilm {
+        return Err(InputError::flag(
+            "a frame is learned on sentence embeddings",
+            "leave out --embedder, or pass --embedder minilm",
+        ));
+    }
+    Ok(FitSettings {
+        input: a.input.clone(),
+        text_column: a.text_column.clone(),
+        label_column: a.label_column.clone(),
+        id_column: a.id_column.clone(),
+        frame: a.frame.clone(),
+        question: a.question.clone(),
+        folds,
+        target_precision: a.target_precision,
+        seed: a.seed,
+        embedding,
+        out: a.out.clone(),
+    })
+}
+
+/// Checks the flags of `codeframe apply`; touches no data.
+pub fn apply_settings(a: &crate::cli::ApplyArgs) -> Result<ApplySettings, InputError> {
+    must_be_file(&a.frame, "frame file")?;
+    existing_input(&a.input)?;
+    if let Some(p) = &a.previous {
+        if !p.is_dir() {
+            return Err(InputError::file(
+                p,
+                None,
+                "no such folder",
+                "pass the output folder of an earlier `codeframe apply` to --previous",
+            ));
+        }
+    }
+    let embedding = EmbedderSettings::from_flags(&a.embedding)?;
+    if embedding.embedder != EmbedderChoice::Minilm {
+        return Err(InputError::flag(
+            "a frame codes sentence embeddings",
+            "leave out --embedder, or pass --embedder minilm",
+        ));
+    }
+    Ok(ApplySettings {
+        frame: a.frame.clone(),
+        question: a.question.clone(),
+        input: a.input.clone(),
+        text_column: a.text_column.clone(),
+        id_column: a.id_column.clone(),
+        previous: a.previous.clone(),
+        multi: a.multi,
+        seed: a.seed,
+        embedding,
+        out: a.out.clone(),
+    })
 }
 
 /// Checks the flags of `codeframe agree`; touches no data.

@@ -14,7 +14,7 @@ use crate::error::{InputError, Result};
 use crate::frame::Frame;
 use crate::fsio;
 use crate::ingest::substantive::set_aside;
-use crate::ingest::{self, Answers, ReadOptions};
+use crate::ingest::Answers;
 use crate::manifest::Manifest;
 use crate::progress::Progress;
 use crate::report;
@@ -78,23 +78,15 @@ pub struct Discovery {
 /// `codeframe discover`.
 pub fn discover_command(s: &DiscoverSettings, progress: &Progress) -> Result<Discovery> {
     let frame = match &s.frame {
-        Some(path) => {
-            let f = Frame::read(path)?;
-            let q = f.question_for(path, s.question.as_deref(), &s.input)?;
-            Some((f, q))
-        }
+        Some(path) => Some(Frame::read_for(path, s.question.as_deref(), &s.input)?),
         None => None,
     };
-    let answers = ingest::read_answers(
+    let answers = crate::app::read_answers_warned(
         &s.input,
-        &ReadOptions {
-            text_column: s.text_column.clone(),
-            id_column: s.id_column.clone(),
-        },
+        &s.text_column,
+        s.id_column.as_deref(),
+        progress,
     )?;
-    for w in &answers.warnings {
-        progress.warn(w);
-    }
     // Grouped answers in canonical order (by text, then row) so row order cannot matter.
     let mut keep: Vec<usize> = (0..answers.rows.len())
         .filter(|&i| set_aside(&answers.rows[i].text).is_none())

@@ -48,3 +48,11 @@ pub fn write_stdout(bytes: &[u8]) -> Result<()> {
         .and_then(|_| stdout.flush())
         .map_err(|e| Error::io("write", Path::new("<stdout>"), e))
 }
+
+/// Creates the folder a file will be written to, when it has one.
+pub fn create_parent_dir(file: &Path) -> Result<()> {
+    match file.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(dir) => create_dir_all(dir),
+        None => Ok(()),
+    }
+}

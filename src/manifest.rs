@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// SHA-256 of some bytes, as lower-case hex.
@@ -12,7 +12,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// The record of one run. Maps are ordered so the file is stable.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Manifest {
     /// Always "codeframe".
     pub tool: String,
@@ -33,7 +33,7 @@ pub struct Manifest {
 }
 
 /// Which model produced the vectors.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ModelRecord {
     /// Model name.
     pub name: String,

@@ -58,7 +58,19 @@ pub enum Method {
     Agglomerative,
     /// Gaussian mixture (full covariances) on the leading principal components.
     Gmm,
+    /// k-means into many small groups ([`micro_groups`]), merged into k by Ward linkage on
+    /// their centroids.
+    KMeansWard,
 }
+
+/// Micro-groups `--method kmeans-ward` first cuts the answers into: at least 150, three per
+/// final group, at most one per distinct answer.
+pub fn micro_groups(k: usize, n: usize) -> usize {
+    (3 * k).max(150).min(n).max(k)
+}
+
+/// k-means restarts for the micro-groups (more would only polish groups Ward merges anyway).
+pub const MICRO_RESTARTS: usize = 3;
 
 impl Method {
     /// The name used on the command line and in manifests.
@@ -67,6 +79,7 @@ impl Method {
             Method::KMeans => "kmeans",
             Method::Agglomerative => "agglomerative",
             Method::Gmm => "gmm",
+            Method::KMeansWard => "kmeans-ward",
         }
     }
 }
@@ -276,6 +289,21 @@ impl ValidClusterParams {
                 x,
                 gmm::gmm(x, k, self.0.n_runs, self.0.max_iter, seed)?,
             )),
+            Method::KMeansWard => {
+                let m = micro_groups(k, x.nrows());
+                let micro = lloyd::best_of(
+                    x,
+                    m,
+                    MICRO_RESTARTS.min(self.0.n_runs),
+                    self.0.max_iter as usize,
+                    seed,
+                );
+                let merged = ward::ward(micro.centroids.view(), k);
+                Ok(from_labels(
+                    x,
+                    micro.labels.iter().map(|&g| merged[g]).collect(),
+                ))
+            }
         }
     }
 
@@ -578,7 +606,12 @@ mod tests {
 
     #[test]
     fn every_method_finds_the_bundles() {
-        for method in [Method::KMeans, Method::Agglomerative, Method::Gmm] {
+        for method in [
+            Method::KMeans,
+            Method::Agglomerative,
+            Method::Gmm,
+            Method::KMeansWard,
+        ] {
             let mut p = params(KChoice::Fixed(3));
             p.method = method;
             let c = p.check(12).unwrap().fit(&bundles(), 3).unwrap();

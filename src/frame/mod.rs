@@ -1,6 +1,8 @@
 //! Code frame file: questions, topic groups and codes (label, description, group), read from
 //! the documented TOML format (see data/eccp-2020/README.md).
 
+pub mod learned;
+
 use std::path::Path;
 
 use serde::Deserialize;
@@ -143,6 +145,17 @@ impl Frame {
             }
         }
         Ok(frame)
+    }
+
+    /// Reads a frame and finds the question `input` answers ([`Frame::question_for`]).
+    pub fn read_for(
+        path: &Path,
+        wanted: Option<&str>,
+        input: &Path,
+    ) -> Result<(Frame, Option<String>)> {
+        let f = Frame::read(path)?;
+        let q = f.question_for(path, wanted, input)?;
+        Ok((f, q))
     }
 
     /// The question an answers file belongs to: `wanted` if given, else the one whose `file`

@@ -1,0 +1,286 @@
+//! Learned code frame: the versioned JSON file `codeframe fit` writes and `codeframe apply`
+//! reads — codes, embedding model, classifier, thresholds and how well it did in training.
+//!
+//! Layout: every field a person reads comes first, pretty-printed; the classifier's numbers come
+//! last, on one line, so the file stays readable and its bytes stay the same when it is read and
+//! written again.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, InputError, Result};
+use crate::fit::{CandidateReport, Classifier, Thresholds};
+use crate::manifest::Manifest;
+
+/// The `format` field of every learned frame.
+pub const FORMAT: &str = "codeframe-frame";
+/// The layout version this build reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// One code of a learned frame; its position is the classifier's code index.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FrameCode {
+    /// Stable code id (from the frame, or made from the label).
+    pub id: String,
+    /// The label coders use.
+    pub label: String,
+    /// Topic group label, when the frame has one.
+    pub group: Option<String>,
+    /// What the code covers (from the frame; empty when learned from labels alone).
+    pub description: String,
+    /// Training answers with this code (0 for a zero-shot frame).
+    pub n_train: usize,
+}
+
+/// The embedding model the frame's vectors come from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FrameModel {
+    /// Model name.
+    pub name: String,
+    /// Checksum over the model's files; `apply` refuses any other.
+    pub checksum: String,
+    /// f32 or bf16.
+    pub precision: String,
+}
+
+/// Cross-validated figures of the chosen classifier.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainingSummary {
+    /// Answers learned from.
+    pub n: usize,
+    /// Cross-validation folds.
+    pub folds: usize,
+    /// The chosen classifier's name.
+    pub chosen: String,
+    /// Out-of-fold accuracy.
+    pub accuracy: Option<f64>,
+    /// Out-of-fold macro-F1.
+    pub macro_f1: Option<f64>,
+    /// Out-of-fold Cohen's kappa against the human codes.
+    pub kappa: Option<f64>,
+    /// Out-of-fold accuracy of the 80% most confident answers.
+    pub accuracy_at_80: Option<f64>,
+    /// Share of out-of-fold answers the thresholds would code automatically, and their accuracy.
+    pub auto_coded_share: Option<f64>,
+    /// Accuracy of the automatically coded out-of-fold answers.
+    pub auto_coded_accuracy: Option<f64>,
+    /// Every candidate tried, in order.
+    pub candidates: Vec<CandidateReport>,
+}
+
+/// A learned (or zero-shot) code frame.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LearnedFrame {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// Layout version ([`FORMAT_VERSION`]).
+    pub format_version: u32,
+    /// Frame name.
+    pub name: String,
+    /// The question the frame codes, when known.
+    pub question: Option<String>,
+    /// The codes, in classifier order.
+    pub codes: Vec<FrameCode>,
+    /// The embedding model.
+    pub model: FrameModel,
+    /// Training figures (absent for a zero-shot frame).
+    pub training: Option<TrainingSummary>,
+    /// Whether placeholders such as "nothing" or "n/a" get a code: true when the coders coded
+    /// some in the training answers, false otherwise (they are then set aside).
+    pub codes_placeholders: bool,
+    /// Per-code confidence thresholds.
+    pub thresholds: Thresholds,
+    /// The run that made the frame: inputs' hashes, parameters, seed, tool version.
+    pub manifest: Manifest,
+    /// The classifier (last: its numbers are long).
+    pub classifier: Classifier,
+}
+
+/// The fields a person reads, in file order (everything but the classifier).
+#[derive(Serialize)]
+struct Head<'a> {
+    format: &'a str,
+    format_version: u32,
+    name: &'a str,
+    question: &'a Option<String>,
+    codes: &'a [FrameCode],
+    model: &'a FrameModel,
+    training: &'a Option<TrainingSummary>,
+    codes_placeholders: bool,
+    thresholds: &'a Thresholds,
+    manifest: &'a Manifest,
+}
+
+impl LearnedFrame {
+    /// The file's bytes: the head pretty-printed, the classifier compact on the last line.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let head = Head {
+            format: &self.format,
+            format_version: self.format_version,
+            name: &self.name,
+            question: &self.question,
+            codes: &self.codes,
+            model: &self.model,
+            training: &self.training,
+            codes_placeholders: self.codes_placeholders,
+            thresholds: &self.thresholds,
+            manifest: &self.manifest,
+        };
+        let json = |e| Error::Json {
+            what: "code frame",
+            source: e,
+        };
+        let mut out = serde_json::to_vec_pretty(&head).map_err(json)?;
+        // Drop the closing brace and append the classifier inside the same object.
+        while out.last().is_some_and(u8::is_ascii_whitespace) {
+            out.pop();
+        }
+        if out.last() == Some(&b'}') {
+            out.pop();
+        }
+        while out.last().is_some_and(u8::is_ascii_whitespace) {
+            out.pop();
+        }
+        out.extend_from_slice(b",\n  \"classifier\": ");
+        out.extend(serde_json::to_vec(&self.classifier).map_err(json)?);
+        out.extend_from_slice(b"\n}\n");
+        Ok(out)
+    }
+
+    /// Reads and checks a learned frame.
+    pub fn parse(path: &Path, bytes: &[u8]) -> Result<LearnedFrame, InputError> {
+        let frame: LearnedFrame = serde_json::from_slice(bytes).map_err(|e| {
+            InputError::file(
+                path,
+                Some(e.line() as u64),
+                format!("not a codeframe frame: {e}"),
+                "pass a FRAME.json written by `codeframe fit`, or a frame .toml to code zero-shot",
+            )
+        })?;
+        if frame.format != FORMAT || frame.format_version != FORMAT_VERSION {
+            return Err(InputError::file(
+                path,
+                None,
+                format!(
+                    "frame format {} version {} is not {FORMAT} version {FORMAT_VERSION}",
+                    frame.format, frame.format_version
+                ),
+                "refit the frame with this version of codeframe",
+            ));
+        }
+        if frame.codes.len() != frame.classifier.n_codes()
+            || frame.thresholds.codes.len() != frame.codes.len()
+        {
+            return Err(InputError::file(
+                path,
+                None,
+                "the frame's codes, classifier and thresholds do not match",
+                "refit the frame; it was edited or is damaged",
+            ));
+        }
+        Ok(frame)
+    }
+}
+
+/// A code id made from a label: lower case, runs of other characters as `-`.
+pub fn slug(label: &str) -> String {
+    let mut s = String::new();
+    for c in label.chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() {
+            s.push(c);
+        } else if !s.ends_with('-') && !s.is_empty() {
+            s.push('-');
+        }
+    }
+    while s.ends_with('-') {
+        s.pop();
+    }
+    if s.is_empty() {
+        "code".into()
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fit::ThresholdSource;
+
+    fn frame() -> LearnedFrame {
+        LearnedFrame {
+            format: FORMAT.into(),
+            format_version: FORMAT_VERSION,
+            name: "t".into(),
+            question: Some("q7".into()),
+            codes: vec![
+                FrameCode {
+                    id: "a".into(),
+                    label: "A".into(),
+                    group: None,
+                    description: String::new(),
+                    n_train: 2,
+                },
+                FrameCode {
+                    id: "b".into(),
+                    label: "B".into(),
+                    group: Some("G".into()),
+                    description: "bee".into(),
+                    n_train: 1,
+                },
+            ],
+            model: FrameModel {
+                name: "m".into(),
+                checksum: "c".into(),
+                precision: "f32".into(),
+            },
+            training: None,
+            codes_placeholders: false,
+            thresholds: Thresholds::uniform(2, 0.3),
+            manifest: Manifest::new("fit"),
+            classifier: Classifier::from_descriptions(vec![
+                vec![0.6, 0.8],
+                vec![1.0 / 3.0, (8.0f32 / 9.0).sqrt()],
+            ])
+            .unwrap(),
+        }
+    }
+
+    #[test]
+    fn bytes_are_stable_under_rereading() {
+        let f = frame();
+        let bytes = f.to_bytes().unwrap();
+        let back = LearnedFrame::parse(Path::new("f.json"), &bytes).unwrap();
+        assert_eq!(back, f);
+        assert_eq!(back.to_bytes().unwrap(), bytes);
+        let text = String::from_utf8(bytes).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[lines.len() - 2].starts_with("  \"classifier\": {"));
+        assert_eq!(lines[lines.len() - 1], "}");
+        assert_eq!(f.thresholds.codes[0].source, ThresholdSource::Fixed);
+    }
+
+    #[test]
+    fn refuses_other_files() {
+        let p = Path::new("f.json");
+        assert!(LearnedFrame::parse(p, b"{}").is_err());
+        let mut f = frame();
+        f.format_version = 99;
+        let e = LearnedFrame::parse(p, &f.to_bytes().unwrap()).unwrap_err();
+        assert!(e.fix.contains("refit"));
+        let mut f = frame();
+        f.codes.pop();
+        assert!(LearnedFrame::parse(p, &f.to_bytes().unwrap()).is_err());
+    }
+
+    #[test]
+    fn slugs() {
+        assert_eq!(
+            slug("Financing and funding opportunities"),
+            "financing-and-funding-opportunities"
+        );
+        assert_eq!(slug("(List of) resources/links"), "list-of-resources-links");
+        assert_eq!(slug("??"), "code");
+    }
+}

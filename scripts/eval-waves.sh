@@ -40,6 +40,9 @@ if [ -d "$SHARED" ]; then
     secs=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$start" "$(date +%s.%N)")
     "$BIN" --quiet evaluate --pred "$dir/apply/assignments.csv" --pred-column code --gold "$dir/wave2.csv" \
       --gold-column label --mode codes --out "$dir/evaluation.json"
+    "$BIN" --quiet agree "$dir/wave2.csv" --coders label --join "$dir/apply/assignments.csv:code=codeframe" \
+      --bootstrap 1000 --seed 42 --out "$dir/agreement.json"
+    AGREEMENTS="${AGREEMENTS:-} $dir/agreement.json:$spec"
     cov=$($PY scripts/eval_waves.py coverage "$dir/wave2.csv" "$dir/apply/assignments.csv")
     chosen=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['training']['chosen'])" "$dir/frame.json")
     python3 - "$dir/evaluation.json" "$cov" "$name" "$n1 / $n2" "$secs" "$chosen" <<'PY'
@@ -83,5 +86,19 @@ import json, sys
 c = json.load(open(sys.argv[1]))["report"]["classification"]
 print(f"| {sys.argv[2]} | 0 / {sys.argv[3]} | codeframe apply frame.toml (zero-shot) | {c['accuracy']:.3f} | "
       f"{c['macro_f1']:.3f} | {c['kappa']:.3f} | | | |")
+PY
+done
+echo
+echo "Agreement of codeframe apply with the human codes on wave 2 (codeframe agree, 1,000 bootstrap resamples, seed 42):"
+echo
+echo "| data | units | Cohen's kappa [95% CI] | Krippendorff's alpha [95% CI] | Gwet's AC1 [95% CI] |"
+echo "|---|---:|---:|---:|---:|"
+for a in ${AGREEMENTS:-}; do
+  python3 - "${a%%:*}" "${a#*:}" <<'PY'
+import json, sys
+a = json.load(open(sys.argv[1]))
+f = lambda c: f"{c['value']:.3f} [{c['ci_low']:.3f}, {c['ci_high']:.3f}]" if c["value"] is not None else "undefined"
+p = a["pairs"][0]
+print(f"| {sys.argv[2]} | {p['units']} | {f(p['cohen_kappa'])} | {f(a['overall']['krippendorff_alpha'])} | {f(a['overall']['gwet_ac1'])} |")
 PY
 done

@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use serde::Serialize;
+use std::time::Instant;
 
 use crate::app::build_embedder;
 use crate::cluster::{ClusterParams, KChoice, Method};
@@ -569,7 +571,9 @@ pub fn apply_command(s: &ApplySettings, progress: &Progress) -> Result<Applicati
         .iter()
         .map(|&i| answers.rows[i].text.as_str())
         .collect();
+    let t_embed = Instant::now();
     let (vectors, summary) = embed_texts(embedder.as_mut(), &texts, cache.as_mut(), progress)?;
+    let embed_secs = t_embed.elapsed().as_secs_f64();
     progress.say(format!("apply: embedded {summary}"));
     let dim = vectors.dim;
     let mut rows: Vec<Coded> = answers
@@ -596,36 +600,51 @@ pub fn apply_command(s: &ApplySettings, progress: &Progress) -> Result<Applicati
         )
         .into()
     };
+    let t_code = Instant::now();
+    // Each answer is scored on its own (in parallel), so coding it alone gives the same result.
+    let scored: Vec<(usize, f32, Vec<usize>)> = (0..keep.len())
+        .into_par_iter()
+        .map(|j| {
+            let scores = frame
+                .classifier
+                .scores(&vectors.data[j * dim..(j + 1) * dim])?;
+            let (code, score) = best_code(&scores);
+            let mut multi: Vec<(usize, f32)> = Vec::new();
+            if s.multi {
+                // A second code must pass its own threshold and come close to the best score:
+                // thresholds are calibrated for the best code, and cosine scores of unrelated
+                // codes can pass them too.
+                multi = scores
+                    .iter()
+                    .enumerate()
+                    .filter(|&(c, &v)| frame.thresholds.passes(c, v) && v >= MULTI_RATIO * score)
+                    .map(|(c, &v)| (c, v))
+                    .collect();
+                multi.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            }
+            Ok((code, score, multi.into_iter().map(|(c, _)| c).collect()))
+        })
+        .collect::<Result<_, FitError>>()
+        .map_err(bad)?;
     let mut below = Vec::new();
-    for (j, &row) in keep.iter().enumerate() {
-        let x = &vectors.data[j * dim..(j + 1) * dim];
-        let (code, score) = frame.classifier.predict(x).map_err(bad)?;
+    for (j, (&row, (code, score, multi))) in keep.iter().zip(scored).enumerate() {
         let passes = frame.thresholds.passes(code, score);
         let r = &mut rows[row];
         r.code = Some(code);
         r.confidence = Some(score);
         r.status = if passes { "coded" } else { "below threshold" };
-        if s.multi {
-            // A second code must pass its own threshold and come close to the best score:
-            // thresholds are calibrated for the best code, and cosine scores of unrelated codes
-            // can pass them too.
-            r.codes = frame
-                .classifier
-                .codes_above(x, &frame.thresholds)
-                .map_err(bad)?
-                .into_iter()
-                .filter(|&(_, v)| v >= MULTI_RATIO * score)
-                .map(|(c, _)| c)
-                .collect();
-        }
+        r.codes = multi;
         if !passes {
             below.push(j);
         }
     }
+    let coding_secs = t_code.elapsed().as_secs_f64();
+    let t_cand = Instant::now();
     let candidates = candidate_codes(&frame, &answers, &keep, &vectors.data, dim, &below, s.seed)?;
     for c in &candidates.1 {
         rows[keep[c.0]].candidate = Some(c.1);
     }
+    let candidate_secs = t_cand.elapsed().as_secs_f64();
     let mut counts = vec![0usize; frame.codes.len()];
     for r in &rows {
         if let (Some(c), "coded") = (r.code, r.status) {
@@ -684,10 +703,27 @@ pub fn apply_command(s: &ApplySettings, progress: &Progress) -> Result<Applicati
         summary,
         manifest,
     };
+    let t_write = Instant::now();
     write_outputs(&app, &s.out)?;
     progress.say(summary_text(&app));
+    progress.say(format!(
+        "apply: seconds — embedding {embed_secs:.2}, coding {coding_secs:.2}, candidate codes \
+         {candidate_secs:.2}, writing {:.2}",
+        t_write.elapsed().as_secs_f64()
+    ));
     progress.say(format!("apply: wrote {}", s.out.display()));
     Ok(app)
+}
+
+/// The best code and its score; ties go to the lowest code.
+fn best_code(scores: &[f32]) -> (usize, f32) {
+    let mut best = (0usize, f32::NEG_INFINITY);
+    for (c, &v) in scores.iter().enumerate() {
+        if v > best.1 {
+            best = (c, v);
+        }
+    }
+    best
 }
 
 /// Candidate new codes from the below-threshold answers (indices into `keep`): k-means with k

@@ -1,7 +1,8 @@
 //! codeframe codes open-ended survey answers as a batch pipeline:
 //!
 //! ```text
-//! answers (CSV/TSV) → ingest → embed → cluster → describe → evaluate / agree → report
+//! answers (CSV/TSV) → ingest → embed → cluster → describe ─┐
+//!                                   └→ frame: fit / apply ──┼→ evaluate / agree → report
 //! ```
 //!
 //! Each stage is a module; `app` wires them into the `codeframe` sub-commands and `main.rs`

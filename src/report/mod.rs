@@ -31,7 +31,19 @@ pub fn json<T: Serialize>(what: &'static str, value: &T) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// A CSV from a header and rows of fields (quoted as needed).
+/// A cell a spreadsheet would run as a formula (it begins with `=`, `+`, `-`, `@`, a tab or a
+/// carriage return) gets a leading apostrophe; numbers such as `-0.25` are left as they are.
+pub fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
+    let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && cell.trim().parse::<f64>().is_err() {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
+/// A CSV from a header and rows of fields (quoted as needed, formula-like cells neutralised by
+/// [`spreadsheet_safe`]: answers are untrusted input).
 pub fn csv_table<R, F>(header: &[&str], rows: R) -> Vec<u8>
 where
     R: IntoIterator<Item = Vec<F>>,
@@ -45,7 +57,7 @@ where
         // Writing to a Vec cannot fail.
         let _ = w.write_record(header);
         for row in rows {
-            let _ = w.write_record(row.iter().map(|f| f.as_ref()));
+            let _ = w.write_record(row.iter().map(|f| spreadsheet_safe(f.as_ref()).into_owned()));
         }
         let _ = w.flush();
     }
@@ -67,6 +79,25 @@ mod tests {
         assert!(header.ends_with('\n'));
         assert_eq!(b.len(), 10 + hlen + 24);
         assert_eq!(&b[10 + hlen..10 + hlen + 4], &1.0f32.to_le_bytes());
+    }
+
+    #[test]
+    fn formula_cells_are_neutralised() {
+        for (cell, out) in [
+            ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+            ("+1+2", "'+1+2"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tcmd", "'\tcmd"),
+            ("\rcmd", "'\rcmd"),
+            ("-0.25", "-0.25"),
+            ("+3", "+3"),
+            ("plain", "plain"),
+        ] {
+            assert_eq!(spreadsheet_safe(cell), out, "{cell:?}");
+        }
+        let b = csv_table(&["text"], vec![vec!["=1+1"]]);
+        assert_eq!(String::from_utf8(b).unwrap(), "text\n'=1+1\n");
     }
 
     #[test]

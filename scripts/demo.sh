@@ -64,6 +64,10 @@ echo "[demo] Q7 agreement by topic group: coder_a, coder_b and codeframe" >&2
 echo "[demo] Q8 agreement by code: coder_a, coder_b and codeframe" >&2
 "$BIN" agree "$D/q8_materials.csv" --coders coder_a,coder_b \
   --join out/eccp-q8/assignments.csv:group_name=codeframe --out out/eccp-q8/agreement.json
+"$BIN" --quiet report out/eccp-q7
+"$BIN" --quiet report out/eccp-q8
+echo "[demo] reports: $PWD/out/eccp-q7/report.html and $PWD/out/eccp-q8/report.html" >&2
 echo "[demo] results: out/eccp-q7/ and out/eccp-q8/ (assignments.csv: every answer with its group," >&2
 echo "[demo]          groups.json: keywords and typical answers, frequencies.csv, manifest.json," >&2
-echo "[demo]          agreement.json: every coefficient, disagreements.csv: answers to adjudicate)" >&2
+echo "[demo]          agreement.json: every coefficient, disagreements.csv: answers to adjudicate," >&2
+echo "[demo]          .xlsx copies of the tables, report.html: the page to read and share)" >&2

@@ -1,8 +1,21 @@
 #!/usr/bin/env bash
-# Every test on a fresh machine: set up (idempotent), then format, lint and the whole test suite.
+# Every test on a fresh machine: set up (idempotent), Chromium for the browser test, then format,
+# lint and the whole test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+# The report's browser test opens pages in headless Chromium (Debian's package); without it
+# that test skips with a message.
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "[test] installing Debian's chromium for the report's browser test" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >&2 ||
+      { apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >&2; } ||
+      echo "[test] chromium could not be installed; the browser test will skip" >&2
+  else
+    echo "[test] chromium not found and not root; the browser test will skip" >&2
+  fi
+fi
 echo "[test] cargo fmt --check" >&2
 cargo fmt --check
 echo "[test] cargo clippy --release --all-targets -- -D warnings" >&2

@@ -22,8 +22,13 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Discover(args) => {
             let settings = DiscoverSettings::from_args(&args)?;
-            crate::discover::discover_command(&settings, &progress).map(|_| ())
+            crate::discover::discover_command(&settings, &progress)?;
+            if args.report {
+                report_command(&settings.out, None, &progress)?;
+            }
+            Ok(())
         }
+        Command::Report(args) => report_command(&args.dir, args.out.as_deref(), &progress),
         Command::Evaluate(args) => evaluate_command(&args, &progress).map(|_| ()),
         Command::Fit(args) => {
             let settings = crate::config::fit_settings(&args)?;
@@ -31,7 +36,11 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Apply(args) => {
             let settings = crate::config::apply_settings(&args)?;
-            crate::coding::apply_command(&settings, &progress).map(|_| ())
+            crate::coding::apply_command(&settings, &progress)?;
+            if args.report {
+                report_command(&settings.out, None, &progress)?;
+            }
+            Ok(())
         }
         Command::Agree(args) => {
             let settings = crate::config::agree_settings(&args)?;
@@ -71,6 +80,17 @@ pub fn row_status(text: &str, truncated: bool) -> &'static str {
     } else {
         "embedded"
     }
+}
+
+/// `codeframe report`: DIR/report.html (or `out`) from a discover or apply output folder.
+pub fn report_command(
+    dir: &std::path::Path,
+    out: Option<&std::path::Path>,
+    progress: &Progress,
+) -> Result<()> {
+    let path = crate::report::run::write_report(dir, out)?;
+    progress.say(format!("report: wrote {}", path.display()));
+    Ok(())
 }
 
 /// Reads an answers file and passes its warnings (e.g. a Windows-1252 file) to stderr.

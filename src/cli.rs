@@ -28,6 +28,8 @@ pub enum Command {
     Fit(Box<FitArgs>),
     /// Code a new wave with a saved frame (or a frame .toml, zero-shot); flag what fits no code.
     Apply(Box<ApplyArgs>),
+    /// Write one self-contained HTML page for a discover or apply output folder.
+    Report(ReportArgs),
     /// Agreement between coders (people or machine): kappas, alpha, AC1, intervals, disagreements.
     Agree(AgreeArgs),
     /// Install or check the embedding model folder.
@@ -168,9 +170,13 @@ pub struct DiscoverArgs {
     /// Embedding settings.
     #[command(flatten)]
     pub embedding: EmbedFlags,
-    /// Output folder (created): assignments.csv, groups.json, frequencies.csv, manifest.json.
+    /// Output folder (created): assignments.csv/.xlsx, groups.json, frequencies.csv/.xlsx,
+    /// map.csv, manifest.json.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Also write DIR/report.html.
+    #[arg(long)]
+    pub report: bool,
 }
 
 /// Flags of `codeframe fit`.
@@ -239,10 +245,24 @@ pub struct ApplyArgs {
     /// Embedding settings.
     #[command(flatten)]
     pub embedding: EmbedFlags,
-    /// Output folder (created): assignments.csv, frequencies.csv, drift.csv, summary.json,
-    /// manifest.json.
+    /// Output folder (created): assignments.csv/.xlsx, frequencies.csv/.xlsx, drift.csv,
+    /// summary.json, map.csv, manifest.json.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Also write DIR/report.html.
+    #[arg(long)]
+    pub report: bool,
+}
+
+/// Flags of `codeframe report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Output folder of `codeframe discover` or `codeframe apply` (an evaluation.json or
+    /// agreement.json placed in it is included).
+    pub dir: PathBuf,
+    /// The page to write (default: DIR/report.html).
+    #[arg(long, value_name = "FILE.html")]
+    pub out: Option<PathBuf>,
 }
 
 /// Flags of `codeframe agree`.

@@ -475,6 +475,8 @@ pub struct Application {
     pub summary: ApplySummary,
     /// The run's manifest.
     pub manifest: Manifest,
+    /// Each coded answer's row and place on the report's 2-D map.
+    pub map: Vec<(usize, [f32; 2])>,
 }
 
 /// Coded answers per code in an earlier apply's assignments.csv.
@@ -693,15 +695,24 @@ pub fn apply_command(s: &ApplySettings, progress: &Progress) -> Result<Applicati
             .insert(p.display().to_string(), sha256_hex(&fsio::read(&p)?));
     }
     manifest.seed = Some(s.seed);
+    let app_question = frame.question.clone();
     manifest
+        .param("input", s.input.display().to_string())
+        .param("question", app_question.clone())
         .param("text_column", s.text_column.as_str())
         .param("id_column", s.id_column.clone())
         .param("multi", s.multi);
+    let map = crate::cluster::map_2d(&vectors.data, dim)?
+        .into_iter()
+        .zip(&keep)
+        .map(|(xy, &row)| (row, xy))
+        .collect();
     let app = Application {
         frame,
         rows,
         summary,
         manifest,
+        map,
     };
     let t_write = Instant::now();
     write_outputs(&app, &s.out)?;
@@ -858,9 +869,15 @@ fn candidate_codes(
 
 /// assignments.csv of an apply run.
 pub fn assignments_csv(app: &Application) -> Vec<u8> {
+    assignments_sheet(app).csv()
+}
+
+/// The assignments table of an apply run (CSV and Excel).
+pub fn assignments_sheet(app: &Application) -> report::Sheet {
     let label = |c: usize| app.frame.codes[c].label.clone();
-    report::csv_table(
-        &[
+    report::Sheet {
+        name: "assignments",
+        header: vec![
             "id",
             "text",
             "code",
@@ -871,25 +888,29 @@ pub fn assignments_csv(app: &Application) -> Vec<u8> {
             "codes",
             "candidate",
         ],
-        app.rows.iter().map(|r| {
-            let code = r.code.map(|c| &app.frame.codes[c]);
-            vec![
-                r.id.clone(),
-                r.text.clone(),
-                code.map(|c| c.label.clone()).unwrap_or_default(),
-                code.map(|c| c.id.clone()).unwrap_or_default(),
-                code.and_then(|c| c.group.clone()).unwrap_or_default(),
-                r.confidence.map(|v| format!("{v:.4}")).unwrap_or_default(),
-                r.status.to_string(),
-                r.codes
-                    .iter()
-                    .map(|&c| label(c))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-                r.candidate.map(|c| c.to_string()).unwrap_or_default(),
-            ]
-        }),
-    )
+        rows: app
+            .rows
+            .iter()
+            .map(|r| {
+                let code = r.code.map(|c| &app.frame.codes[c]);
+                vec![
+                    r.id.clone(),
+                    r.text.clone(),
+                    code.map(|c| c.label.clone()).unwrap_or_default(),
+                    code.map(|c| c.id.clone()).unwrap_or_default(),
+                    code.and_then(|c| c.group.clone()).unwrap_or_default(),
+                    r.confidence.map(|v| format!("{v:.4}")).unwrap_or_default(),
+                    r.status.to_string(),
+                    r.codes
+                        .iter()
+                        .map(|&c| label(c))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                    r.candidate.map(|c| c.to_string()).unwrap_or_default(),
+                ]
+            })
+            .collect(),
+    }
 }
 
 /// drift.csv: share per code in the baseline and this wave.
@@ -931,6 +952,11 @@ pub fn drift_csv(app: &Application) -> Vec<u8> {
 
 /// frequencies.csv: coded answers per code, then the rows not coded, by status.
 pub fn frequencies_csv(app: &Application) -> Vec<u8> {
+    frequencies_sheet(app).csv()
+}
+
+/// The frequency table of an apply run (CSV and Excel).
+pub fn frequencies_sheet(app: &Application) -> report::Sheet {
     let coded: usize = app.summary.coded.values().sum();
     let mut rows: Vec<Vec<String>> = app
         .frame
@@ -956,7 +982,11 @@ pub fn frequencies_csv(app: &Application) -> Vec<u8> {
             ]);
         }
     }
-    report::csv_table(&["response", "group", "count", "share_of_coded"], rows)
+    report::Sheet {
+        name: "frequencies",
+        header: vec!["response", "group", "count", "share_of_coded"],
+        rows,
+    }
 }
 
 fn write_outputs(app: &Application, dir: &Path) -> Result<()> {
@@ -966,17 +996,31 @@ fn write_outputs(app: &Application, dir: &Path) -> Result<()> {
         "frequencies.csv",
         "drift.csv",
         "summary.json",
+        "map.csv",
         "manifest.json",
+        "assignments.xlsx",
+        "frequencies.xlsx",
     ];
     manifest.outputs = names
         .iter()
         .map(|n| dir.join(n).display().to_string())
         .collect();
-    fsio::write_atomic(&dir.join(names[0]), &assignments_csv(app))?;
-    fsio::write_atomic(&dir.join(names[1]), &frequencies_csv(app))?;
+    let (assignments, frequencies) = (assignments_sheet(app), frequencies_sheet(app));
+    fsio::write_atomic(&dir.join(names[0]), &assignments.csv())?;
+    fsio::write_atomic(&dir.join(names[1]), &frequencies.csv())?;
+    fsio::write_atomic(&dir.join(names[6]), &assignments.xlsx()?)?;
+    fsio::write_atomic(&dir.join(names[7]), &frequencies.xlsx()?)?;
     fsio::write_atomic(&dir.join(names[2]), &drift_csv(app))?;
     fsio::write_atomic(&dir.join(names[3]), &report::json("summary", &app.summary)?)?;
-    fsio::write_atomic(&dir.join(names[4]), &report::json("manifest", &manifest)?)?;
+    fsio::write_atomic(
+        &dir.join(names[4]),
+        &report::map_csv(
+            app.map
+                .iter()
+                .map(|&(row, xy)| (app.rows[row].id.as_str(), xy)),
+        ),
+    )?;
+    fsio::write_atomic(&dir.join(names[5]), &report::json("manifest", &manifest)?)?;
     Ok(())
 }
 

@@ -225,6 +225,7 @@ pub fn discover_command(s: &DiscoverSettings, progress: &Progress) -> Result<Dis
     }
     manifest.seed = Some(s.cluster.seed);
     manifest
+        .param("input", s.input.display().to_string())
         .param("text_column", s.text_column.as_str())
         .param("id_column", s.id_column.clone())
         .param("k", format!("{:?}", s.cluster.k))
@@ -234,20 +235,35 @@ pub fn discover_command(s: &DiscoverSettings, progress: &Progress) -> Result<Dis
         .param("max_iter", s.cluster.max_iter)
         .param("question", frame.as_ref().and_then(|(_, q)| q.clone()))
         .param("level", if s.topic_groups { "groups" } else { "codes" });
+    let map = crate::cluster::map_2d(&vectors.data, vectors.dim)?;
     let files = [
         "assignments.csv",
         "groups.json",
         "frequencies.csv",
+        "map.csv",
         "manifest.json",
+        "assignments.xlsx",
+        "frequencies.xlsx",
     ];
     manifest.outputs = files
         .iter()
         .map(|f| s.out.join(f).display().to_string())
         .collect();
-    fsio::write_atomic(&s.out.join(files[0]), &assignments_csv(&discovery))?;
+    let (assignments, frequencies) = (assignments_sheet(&discovery), frequencies_sheet(&discovery));
+    fsio::write_atomic(&s.out.join(files[0]), &assignments.csv())?;
+    fsio::write_atomic(&s.out.join(files[5]), &assignments.xlsx()?)?;
+    fsio::write_atomic(&s.out.join(files[6]), &frequencies.xlsx()?)?;
     fsio::write_atomic(&s.out.join(files[1]), &report::json("groups", &discovery)?)?;
-    fsio::write_atomic(&s.out.join(files[2]), &frequencies_csv(&discovery))?;
-    fsio::write_atomic(&s.out.join(files[3]), &report::json("manifest", &manifest)?)?;
+    fsio::write_atomic(&s.out.join(files[2]), &frequencies.csv())?;
+    fsio::write_atomic(
+        &s.out.join(files[3]),
+        &report::map_csv(
+            keep.iter()
+                .map(|&i| answers.rows[i].id.as_str())
+                .zip(map.iter().copied()),
+        ),
+    )?;
+    fsio::write_atomic(&s.out.join(files[4]), &report::json("manifest", &manifest)?)?;
     progress.say(summary_table(&discovery));
     progress.say(format!("discover: wrote {}", s.out.display()));
     Ok(discovery)
@@ -406,24 +422,39 @@ pub fn describe(
 
 /// assignments.csv: every input row, in input order.
 pub fn assignments_csv(d: &Discovery) -> Vec<u8> {
-    report::csv_table(
-        &["id", "text", "group", "group_name", "score", "status"],
-        d.assignments.iter().map(|a| {
-            vec![
-                a.id.clone(),
-                a.text.clone(),
-                a.group.map(|g| g.to_string()).unwrap_or_default(),
-                a.group_name.clone(),
-                a.score.map(|s| format!("{s:.4}")).unwrap_or_default(),
-                a.status.to_string(),
-            ]
-        }),
-    )
+    assignments_sheet(d).csv()
+}
+
+/// The assignments table (CSV and Excel).
+pub fn assignments_sheet(d: &Discovery) -> report::Sheet {
+    report::Sheet {
+        name: "assignments",
+        header: vec!["id", "text", "group", "group_name", "score", "status"],
+        rows: d
+            .assignments
+            .iter()
+            .map(|a| {
+                vec![
+                    a.id.clone(),
+                    a.text.clone(),
+                    a.group.map(|g| g.to_string()).unwrap_or_default(),
+                    a.group_name.clone(),
+                    a.score.map(|s| format!("{s:.4}")).unwrap_or_default(),
+                    a.status.to_string(),
+                ]
+            })
+            .collect(),
+    }
 }
 
 /// frequencies.csv: answers per group name (groups sharing a name are added up), largest
 /// first, then the set-aside rows — a table like the report's annex.
 pub fn frequencies_csv(d: &Discovery) -> Vec<u8> {
+    frequencies_sheet(d).csv()
+}
+
+/// The frequency table (CSV and Excel).
+pub fn frequencies_sheet(d: &Discovery) -> report::Sheet {
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for g in &d.groups {
         *counts.entry(g.name.as_str()).or_insert(0) += g.size;
@@ -443,7 +474,11 @@ pub fn frequencies_csv(d: &Discovery) -> Vec<u8> {
             share(*n),
         ]);
     }
-    report::csv_table(&["response", "count", "share"], out)
+    report::Sheet {
+        name: "frequencies",
+        header: vec!["response", "count", "share"],
+        rows: out,
+    }
 }
 
 /// The human summary printed at the end.

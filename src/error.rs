@@ -39,6 +39,9 @@ pub enum Error {
     /// Clustering failed.
     #[error("clustering failed: {0}")]
     Cluster(String),
+    /// A report could not be produced.
+    #[error("{0}")]
+    Report(String),
     /// An output could not be serialised.
     #[error("cannot serialise {what}")]
     Json {

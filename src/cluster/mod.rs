@@ -374,6 +374,20 @@ fn from_labels(x: ArrayView2<f32>, labels: Vec<usize>) -> Clustering {
     canonical(labels, &sums, inertia)
 }
 
+/// A 2-D map of the points: their two leading principal components (for the report's scatter
+/// plot). Fewer than three points sit at the origin.
+pub fn map_2d(data: &[f32], dim: usize) -> Result<Vec<[f32; 2]>> {
+    let x = view(data, dim)?;
+    if x.nrows() < 3 {
+        return Ok(vec![[0.0, 0.0]; x.nrows()]);
+    }
+    let p = gmm::pca(x, 2)?;
+    Ok(p.rows()
+        .into_iter()
+        .map(|r| [r[0] as f32, r.get(1).copied().unwrap_or(0.0) as f32])
+        .collect())
+}
+
 /// Adjusted Rand index of two labelings of the same points.
 pub fn adjusted_rand(a: &[usize], b: &[usize]) -> f64 {
     let ka = a.iter().copied().max().map(|m| m + 1).unwrap_or(0);

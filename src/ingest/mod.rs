@@ -3,6 +3,8 @@
 
 pub mod substantive;
 
+pub mod xlsx;
+
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -103,6 +105,13 @@ pub fn read_table(path: &Path) -> Result<Table> {
 /// (`.tsv`/`.tab` are tab-separated, anything else comma-separated). Refuses an empty file, a
 /// header without rows, bytes that are not UTF-8 and rows whose field count differs.
 pub fn parse_table(path: &Path, bytes: &[u8]) -> Result<Table, InputError> {
+    let is_xlsx = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
+    if is_xlsx {
+        return xlsx::parse_xlsx(path, bytes);
+    }
     let sha256 = sha256_hex(bytes);
     let (text, warning) = decode(path, bytes)?;
     if text.trim().is_empty() {

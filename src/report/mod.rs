@@ -1,4 +1,9 @@
-//! Report writers: pure functions from results to bytes (npy, csv, json); no file I/O here.
+//! Report writers: pure functions from results to bytes (npy, csv, json, xlsx, html); file I/O
+//! happens in `fsio` (and, for a run report, in `run::write_report`).
+
+pub mod html;
+pub mod run;
+pub mod xlsx;
 
 use serde::Serialize;
 
@@ -57,11 +62,46 @@ where
         // Writing to a Vec cannot fail.
         let _ = w.write_record(header);
         for row in rows {
-            let _ = w.write_record(row.iter().map(|f| spreadsheet_safe(f.as_ref()).into_owned()));
+            let _ = w.write_record(
+                row.iter()
+                    .map(|f| spreadsheet_safe(f.as_ref()).into_owned()),
+            );
         }
         let _ = w.flush();
     }
     out
+}
+
+/// A table written both as CSV and as a one-sheet Excel workbook.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sheet {
+    /// Worksheet name.
+    pub name: &'static str,
+    /// Column names.
+    pub header: Vec<&'static str>,
+    /// Rows of cells.
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Sheet {
+    /// As CSV ([`csv_table`]).
+    pub fn csv(&self) -> Vec<u8> {
+        csv_table(&self.header, self.rows.iter().cloned())
+    }
+
+    /// As .xlsx ([`xlsx::table_xlsx`]).
+    pub fn xlsx(&self) -> Result<Vec<u8>> {
+        xlsx::table_xlsx(self.name, &self.header, self.rows.iter().cloned())
+    }
+}
+
+/// map.csv: each grouped answer's id and its place on the report's 2-D map.
+pub fn map_csv<'a>(rows: impl IntoIterator<Item = (&'a str, [f32; 2])>) -> Vec<u8> {
+    csv_table(
+        &["id", "x", "y"],
+        rows.into_iter()
+            .map(|(id, [x, y])| vec![id.to_string(), format!("{x:.5}"), format!("{y:.5}")]),
+    )
 }
 
 #[cfg(test)]

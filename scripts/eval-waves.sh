@@ -30,7 +30,8 @@ if [ -d "$SHARED" ]; then
     dir=$OUT/${spec/:/-}
     mkdir -p "$dir"
     $PY scripts/eval_waves.py split "$file" "$dir" 42
-    n1=$(($(wc -l < "$dir/wave1.csv") - 1)); n2=$(($(wc -l < "$dir/wave2.csv") - 1))
+    rows() { python3 -c "import csv,sys; print(sum(1 for _ in csv.DictReader(open(sys.argv[1], encoding='utf-8'))))" "$1"; }
+    n1=$(rows "$dir/wave1.csv"); n2=$(rows "$dir/wave2.csv")
     echo "[eval] $name: fit on $n1 answers, apply to $n2" >&2
     start=$(date +%s.%N)
     "$BIN" --quiet fit "$dir/wave1.csv" --text-column text --label-column label --id-column id \

@@ -29,6 +29,9 @@ use crate::manifest::{sha256_hex, Manifest};
 use crate::progress::Progress;
 use crate::report;
 
+/// Below-threshold answers sampled to find candidate new codes (the rest join the nearest).
+pub const CANDIDATE_SAMPLE: usize = 2000;
+
 /// With `--multi`, further codes need at least this share of the best code's score.
 pub const MULTI_RATIO: f32 = 0.9;
 
@@ -242,6 +245,7 @@ pub fn fit_command(s: &FitSettings, progress: &Progress) -> Result<LearnedFrame>
         codes.len()
     ));
     let candidates = ClassifierSpec::default_candidates();
+    let spin = progress.spinner("cross-validating classifiers");
     let selection = select_observed(&training, &candidates, folds, s.seed, &mut |_, r, t| {
         let f = |v: Option<f64>| v.map(|v| format!("{v:.3}")).unwrap_or_else(|| "-".into());
         progress.say(format!(
@@ -254,6 +258,7 @@ pub fn fit_command(s: &FitSettings, progress: &Progress) -> Result<LearnedFrame>
         ));
     })
     .map_err(|e| fit_error(&s.input, e))?;
+    spin.finish_and_clear();
     let rule = ThresholdRule {
         target_precision: s.target_precision,
         ..ThresholdRule::default()
@@ -603,14 +608,13 @@ pub fn apply_command(s: &ApplySettings, progress: &Progress) -> Result<Applicati
         .into()
     };
     let t_code = Instant::now();
-    // Each answer is scored on its own (in parallel), so coding it alone gives the same result.
-    let scored: Vec<(usize, f32, Vec<usize>)> = (0..keep.len())
-        .into_par_iter()
-        .map(|j| {
-            let scores = frame
-                .classifier
-                .scores(&vectors.data[j * dim..(j + 1) * dim])?;
-            let (code, score) = best_code(&scores);
+    // Scores do not depend on which answers share a batch, so coding one answer alone gives
+    // the result it gets here.
+    let all_scores = frame.classifier.scores_batch(&vectors.data).map_err(bad)?;
+    let scored: Vec<(usize, f32, Vec<usize>)> = all_scores
+        .par_iter()
+        .map(|scores| {
+            let (code, score) = best_code(scores);
             let mut multi: Vec<(usize, f32)> = Vec::new();
             if s.multi {
                 // A second code must pass its own threshold and come close to the best score:
@@ -624,10 +628,9 @@ pub fn apply_command(s: &ApplySettings, progress: &Progress) -> Result<Applicati
                     .collect();
                 multi.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
             }
-            Ok((code, score, multi.into_iter().map(|(c, _)| c).collect()))
+            (code, score, multi.into_iter().map(|(c, _)| c).collect())
         })
-        .collect::<Result<_, FitError>>()
-        .map_err(bad)?;
+        .collect();
     let mut below = Vec::new();
     for (j, (&row, (code, score, multi))) in keep.iter().zip(scored).enumerate() {
         let passes = frame.thresholds.passes(code, score);
@@ -770,19 +773,62 @@ fn candidate_codes(
         .map(|&j| answers.rows[keep[j]].text.as_str())
         .collect();
     distinct.dedup();
+    let distinct_text = |i: usize| answers.rows[keep[order[i]]].text.as_str();
     let max_k = (order.len() / 5).min(8);
-    let labels: Vec<usize> = if max_k >= 2 && distinct.len() > max_k {
+    // Candidates are found on an evenly spaced sample (in the canonical order) of at most
+    // CANDIDATE_SAMPLE answers; every below-threshold answer then joins the nearest one.
+    let n = order.len();
+    let picks: Vec<usize> = if n > CANDIDATE_SAMPLE {
+        (0..CANDIDATE_SAMPLE)
+            .map(|i| i * n / CANDIDATE_SAMPLE)
+            .collect()
+    } else {
+        (0..n).collect()
+    };
+    let mut sample_texts: Vec<&str> = picks.iter().map(|&i| distinct_text(i)).collect();
+    sample_texts.dedup();
+    let labels: Vec<usize> = if max_k >= 2 && distinct.len() > max_k && sample_texts.len() >= 3 {
+        let sample: Vec<f32> = picks
+            .iter()
+            .flat_map(|&i| sub[i * dim..(i + 1) * dim].iter().copied())
+            .collect();
         let params = ClusterParams {
-            k: KChoice::Auto { min: 2, max: max_k },
+            k: KChoice::Auto {
+                min: 2,
+                max: max_k.min(sample_texts.len().saturating_sub(1)).max(2),
+            },
             method: Method::KMeans,
+            n_runs: 3,
             seed,
             ..ClusterParams::default()
         }
-        .check(distinct.len())?;
-        params.fit(&sub, dim)?.labels
+        .check(sample_texts.len())?;
+        let centroids = params.fit(&sample, dim)?.centroids;
+        (0..n)
+            .map(|i| {
+                let x = &sub[i * dim..(i + 1) * dim];
+                let cos = |c: &Vec<f32>| x.iter().zip(c).map(|(a, b)| a * b).sum::<f32>();
+                let mut best = (0usize, f32::NEG_INFINITY);
+                for (g, c) in centroids.iter().enumerate() {
+                    let v = cos(c);
+                    if v > best.1 {
+                        best = (g, v);
+                    }
+                }
+                best.0
+            })
+            .collect()
     } else {
         vec![0; order.len()]
     };
+    // Groups no answer joined are dropped; the rest are numbered densely.
+    let mut used: Vec<usize> = labels.clone();
+    used.sort_unstable();
+    used.dedup();
+    let labels: Vec<usize> = labels
+        .iter()
+        .map(|g| used.binary_search(g).unwrap_or(0))
+        .collect();
     let k = labels.iter().copied().max().map(|m| m + 1).unwrap_or(0);
     let mut members: Vec<Vec<usize>> = vec![Vec::new(); k];
     for (i, &g) in labels.iter().enumerate() {

@@ -140,6 +140,7 @@ pub fn discover_command(s: &DiscoverSettings, progress: &Progress) -> Result<Dis
     progress.say(format!("discover: embedded {summary}"));
     // With --k frame: one group per code, k-means started from the codes' vectors, each group
     // named after its code (and, at --level groups, reported under the code's topic group).
+    let spin = progress.spinner(&format!("clustering {} answers", keep.len()));
     let (clustering, namings) = match &frame {
         Some((f, q)) => {
             let codes = seeded || !s.topic_groups;
@@ -177,6 +178,7 @@ pub fn discover_command(s: &DiscoverSettings, progress: &Progress) -> Result<Dis
         }
         None => (params.fit(&vectors.data, vectors.dim)?, None),
     };
+    spin.finish_and_clear();
     if !clustering.curve.is_empty() {
         progress.say(format!(
             "discover: --k auto: best mean silhouette (cosine) among k with stability >= {} \

@@ -54,4 +54,16 @@ impl Progress {
         bar.set_message(what.to_string());
         bar
     }
+
+    /// A spinner for a step without a count (e.g. clustering), drawn only when bars are on;
+    /// call `finish_and_clear` when the step ends.
+    pub fn spinner(&self, what: &str) -> ProgressBar {
+        if !self.bars {
+            return ProgressBar::hidden();
+        }
+        let bar = ProgressBar::new_spinner();
+        bar.set_message(what.to_string());
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        bar
+    }
 }

@@ -324,6 +324,75 @@ impl Classifier {
         Ok(argmax(&self.scores(x)?))
     }
 
+    /// Scores of each row of a row-major buffer, for coding many answers: kNN similarities
+    /// come from matrix products over fixed blocks of [`BATCH_BLOCK`] rows, so a row's scores do
+    /// not depend on which rows share its batch (one answer alone is padded to a block). They
+    /// agree with [`Self::scores`] to rounding.
+    pub fn scores_batch(&self, rows: &[f32]) -> Result<Vec<Vec<f32>>, FitError> {
+        let dim = self.dim();
+        if dim == 0 || rows.len() % dim != 0 {
+            return Err(FitError::ShapeMismatch {
+                values: rows.len(),
+                rows: rows.len() / dim.max(1),
+                dim,
+            });
+        }
+        if !rows.iter().all(|v| v.is_finite()) {
+            return Err(FitError::InvalidQuery);
+        }
+        match self {
+            Classifier::Knn {
+                k,
+                n_codes,
+                temperature,
+                vectors,
+                labels,
+            } => {
+                if vectors.len() != labels.len()
+                    || labels.iter().any(|l| l >= n_codes)
+                    || *k == 0
+                    || !valid_temperature(*temperature)
+                {
+                    return Err(FitError::Corrupt(
+                        "kNN vectors, labels, k and temperature disagree",
+                    ));
+                }
+                let sims = knn_sims_batch(vectors, rows, dim)?;
+                Ok(sims
+                    .into_par_iter()
+                    .map(|row| {
+                        let pairs = row.into_iter().enumerate().map(|(i, s)| (s, i)).collect();
+                        knn_vote(*k, *n_codes, *temperature, labels, pairs)
+                    })
+                    .collect())
+            }
+            Classifier::Blend { members, weights } => {
+                let n_codes = self.n_codes();
+                if members.len() != weights.len() || members.iter().any(|m| m.n_codes() != n_codes)
+                {
+                    return Err(FitError::Corrupt("blend members and weights disagree"));
+                }
+                let parts = members
+                    .iter()
+                    .map(|m| m.scores_batch(rows))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let n = rows.len() / dim;
+                Ok((0..n)
+                    .map(|r| {
+                        let mut total = vec![0f64; n_codes];
+                        for (part, &w) in parts.iter().zip(weights) {
+                            for (t, &v) in total.iter_mut().zip(&part[r]) {
+                                *t += f64::from(w) * f64::from(v);
+                            }
+                        }
+                        total.iter().map(|&t| t as f32).collect()
+                    })
+                    .collect())
+            }
+            _ => rows.par_chunks(dim).map(|x| self.scores(x)).collect(),
+        }
+    }
+
     /// [`Self::predict`] for each row of a row-major buffer, in parallel;
     /// identical to predicting the rows one by one.
     pub fn predict_batch(&self, vectors: &[f32]) -> Result<Vec<(usize, f32)>, FitError> {
@@ -429,7 +498,7 @@ fn knn_scores(
         ));
     }
     let inv = inverse_norm(x)?;
-    let mut sims = vectors
+    let sims = vectors
         .iter()
         .enumerate()
         .map(|(i, v)| {
@@ -440,11 +509,22 @@ fn knn_scores(
             }
         })
         .collect::<Result<Vec<_>, _>>()?;
+    Ok(knn_vote(k, n_codes, temperature, labels, sims))
+}
+
+/// Votes of the `k` most similar stored answers, softmax-weighted by similarity.
+fn knn_vote(
+    k: usize,
+    n_codes: usize,
+    temperature: f32,
+    labels: &[usize],
+    mut sims: Vec<(f32, usize)>,
+) -> Vec<f32> {
     // Most similar first; equal similarity -> earlier stored vector, so the
     // neighbour set is unique.
     let order = |a: &(f32, usize), b: &(f32, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
     let k = k.min(sims.len());
-    if k < sims.len() {
+    if k > 0 && k < sims.len() {
         sims.select_nth_unstable_by(k - 1, order);
         sims.truncate(k);
     }
@@ -457,12 +537,56 @@ fn knn_scores(
         .iter()
         .map(|&(s, _)| ((f64::from(s) - top) / tau).exp())
         .collect();
-    let total: f64 = weights.iter().sum();
+    let total: f64 = weights.iter().sum::<f64>().max(f64::MIN_POSITIVE);
     let mut votes = vec![0f64; n_codes];
     for (&(_, i), w) in sims.iter().zip(&weights) {
         votes[labels[i]] += w;
     }
-    Ok(votes.iter().map(|v| (v / total) as f32).collect())
+    votes.iter().map(|v| (v / total) as f32).collect()
+}
+
+/// Queries scored together by [`Classifier::scores_batch`]; a lone answer is padded to a full
+/// block, so every answer's similarities come from the same matrix-product shape.
+pub const BATCH_BLOCK: usize = 256;
+
+/// Cosine similarities of each query row to every stored vector, by blocked matrix products.
+fn knn_sims_batch(
+    vectors: &[Vec<f32>],
+    rows: &[f32],
+    dim: usize,
+) -> Result<Vec<Vec<f32>>, FitError> {
+    use ndarray::{Array2, ArrayView2};
+    if vectors.iter().any(|v| v.len() != dim) {
+        return Err(FitError::Corrupt("kNN vectors of different lengths"));
+    }
+    let stored = Array2::from_shape_vec(
+        (vectors.len(), dim),
+        vectors.iter().flatten().copied().collect(),
+    )
+    .map_err(|_| FitError::Corrupt("kNN vectors of different lengths"))?;
+    let blocks: Vec<&[f32]> = rows.chunks(BATCH_BLOCK * dim).collect();
+    let out: Vec<Vec<Vec<f32>>> = blocks
+        .par_iter()
+        .map(|block| {
+            let n = block.len() / dim;
+            let mut padded = vec![0f32; BATCH_BLOCK * dim];
+            padded[..block.len()].copy_from_slice(block);
+            let q = ArrayView2::from_shape((BATCH_BLOCK, dim), &padded[..])
+                .map_err(|_| FitError::InvalidQuery)?;
+            let sims = q.dot(&stored.t());
+            (0..n)
+                .map(|r| {
+                    let inv = inverse_norm(&block[r * dim..(r + 1) * dim])?;
+                    Ok(sims
+                        .row(r)
+                        .iter()
+                        .map(|&v| ((f64::from(v) * inv) as f32).clamp(-1.0, 1.0))
+                        .collect())
+                })
+                .collect::<Result<Vec<Vec<f32>>, FitError>>()
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(out.into_iter().flatten().collect())
 }
 
 fn blend_scores(members: &[Classifier], weights: &[f32], x: &[f32]) -> Result<Vec<f32>, FitError> {

@@ -90,6 +90,28 @@ fn single_and_batch_scoring_are_identical() {
 }
 
 #[test]
+fn block_scoring_does_not_depend_on_the_batch() {
+    // 600 queries span three blocks; each row scored alone must match bit for bit.
+    let (v, l) = clusters(4, 150, 16, 0.9, 5);
+    let t = training(&v[..16 * 200], &l[..200], 16, 4);
+    for spec in ClassifierSpec::default_candidates() {
+        let model = spec.fit(&t).unwrap();
+        let batch = model.scores_batch(&v).unwrap();
+        assert_eq!(batch.len(), 600);
+        for r in [0, 255, 256, 599] {
+            let alone = model.scores_batch(&v[r * 16..(r + 1) * 16]).unwrap();
+            let bits = |s: &[f32]| s.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&alone[0]), bits(&batch[r]), "{} row {r}", spec.name());
+            // and it agrees with the one-answer path to rounding
+            let one = model.scores(&v[r * 16..(r + 1) * 16]).unwrap();
+            for (a, b) in one.iter().zip(&batch[r]) {
+                assert!((a - b).abs() < 1e-4, "{} row {r}: {a} vs {b}", spec.name());
+            }
+        }
+    }
+}
+
+#[test]
 fn results_do_not_depend_on_thread_count() {
     let (v, l) = clusters(5, 150, 24, 1.2, 3);
     let t = training(&v, &l, 24, 5);

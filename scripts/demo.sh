@@ -64,6 +64,11 @@ echo "[demo] Q7 agreement by topic group: coder_a, coder_b and codeframe" >&2
 echo "[demo] Q8 agreement by code: coder_a, coder_b and codeframe" >&2
 "$BIN" agree "$D/q8_materials.csv" --coders coder_a,coder_b \
   --join out/eccp-q8/assignments.csv:group_name=codeframe --out out/eccp-q8/agreement.json
+# Scores against the report's coding go into each run's folder, so the report pages show them.
+"$BIN" --quiet evaluate --pred out/eccp-q7/assignments.csv --pred-column group_name \
+  --gold out/eccp-q7/coders_by_group.csv --gold-column coder_a --mode codes --out out/eccp-q7/evaluation.json
+"$BIN" --quiet evaluate --pred out/eccp-q8/assignments.csv --pred-column group_name \
+  --gold "$D/q8_materials.csv" --gold-column coder_a --mode codes --out out/eccp-q8/evaluation.json
 "$BIN" --quiet report out/eccp-q7
 "$BIN" --quiet report out/eccp-q8
 echo "[demo] reports: $PWD/out/eccp-q7/report.html and $PWD/out/eccp-q8/report.html" >&2

@@ -645,7 +645,18 @@ pub fn apply_command(s: &ApplySettings, progress: &Progress) -> Result<Applicati
     }
     let coding_secs = t_code.elapsed().as_secs_f64();
     let t_cand = Instant::now();
-    let candidates = candidate_codes(&frame, &answers, &keep, &vectors.data, dim, &below, s.seed)?;
+    let best_codes: Vec<usize> = keep
+        .iter()
+        .map(|&row| rows[row].code.unwrap_or(0))
+        .collect();
+    let candidates = candidate_codes(
+        &frame,
+        &answers,
+        &keep,
+        (&vectors.data, dim),
+        (&below, &best_codes),
+        s.seed,
+    )?;
     for c in &candidates.1 {
         rows[keep[c.0]].candidate = Some(c.1);
     }
@@ -742,15 +753,15 @@ fn best_code(scores: &[f32]) -> (usize, f32) {
 
 /// Candidate new codes from the below-threshold answers (indices into `keep`): k-means with k
 /// chosen by silhouette (2 to 8, about one group per 5 answers), or one group when few.
-/// Returns the candidates and, per below-threshold answer, (index into keep, candidate).
+/// `best_codes` holds each kept answer's best code. Returns the candidates and, per
+/// below-threshold answer, (index into keep, candidate).
 #[allow(clippy::type_complexity)]
 fn candidate_codes(
     frame: &LearnedFrame,
     answers: &Answers,
     keep: &[usize],
-    data: &[f32],
-    dim: usize,
-    below: &[usize],
+    (data, dim): (&[f32], usize),
+    (below, best_codes): (&[usize], &[usize]),
     seed: u64,
 ) -> Result<(Vec<CandidateCode>, Vec<(usize, usize)>)> {
     if below.is_empty() {
@@ -871,8 +882,8 @@ fn candidate_codes(
             .collect();
         let mut nearest = vec![0usize; frame.codes.len()];
         for &i in m {
-            if let Ok((c, _)) = frame.classifier.predict(dimv(i)) {
-                nearest[c] += 1;
+            if let Some(n) = nearest.get_mut(best_codes[order[i]]) {
+                *n += 1;
             }
         }
         let best = (0..nearest.len())

@@ -9,9 +9,8 @@ cells; one in eight complete, one in forty with a single code) the script writes
 
     CMD [ARGS...] FILE --coders c1,...,cN --bootstrap 0
 
-and parses stdout as the Agreement JSON (see AGREE_JSON.md). For example:
+and parses stdout as the agreement JSON (see the README). For example:
 
-    python scripts/check-agree.py -- target/release/examples/agree_cli
     python scripts/check-agree.py -- codeframe agree --out -
 
 References (pip install -r scripts/check-agree-requirements.txt):

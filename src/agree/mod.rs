@@ -8,7 +8,7 @@
 //! Inter-Rater Reliability*, as implemented by the Python package irrCAC: units
 //! coded once are left out of agreement but still count in the code prevalences
 //! of Fleiss' kappa and AC1, and q (AC1, Brennan–Prediger) is the number of codes
-//! used anywhere. The JSON fields and conventions are documented in AGREE_JSON.md.
+//! used anywhere. The JSON fields and conventions are documented in the README.
 
 mod bootstrap;
 pub mod command;

@@ -321,6 +321,18 @@ fn must_be_file(path: &Path, what: &str) -> Result<(), InputError> {
     }
 }
 
+/// Embedding settings for a code frame, which works on sentence embeddings only.
+fn sentence_embedder(flags: &EmbedFlags) -> Result<EmbedderSettings, InputError> {
+    let embedding = EmbedderSettings::from_flags(flags)?;
+    if embedding.embedder != EmbedderChoice::Minilm {
+        return Err(InputError::flag(
+            "a code frame works on sentence embeddings",
+            "leave out --embedder, or pass --embedder minilm",
+        ));
+    }
+    Ok(embedding)
+}
+
 /// Checks the flags of `codeframe fit`; touches no data.
 pub fn fit_settings(a: &crate::cli::FitArgs) -> Result<FitSettings, InputError> {
     existing_input(&a.input)?;
@@ -355,13 +367,7 @@ pub fn fit_settings(a: &crate::cli::FitArgs) -> Result<FitSettings, InputError> 
             "name the frame file FRAME.json",
         ));
     }
-    let embedding = EmbedderSettings::from_flags(&a.embedding)?;
-    if embedding.embedder != EmbedderChoice::Minilm {
-        return Err(InputError::flag(
-            "a frame is learned on sentence embeddings",
-            "leave out --embedder, or pass --embedder minilm",
-        ));
-    }
+    let embedding = sentence_embedder(&a.embedding)?;
     Ok(FitSettings {
         input: a.input.clone(),
         text_column: a.text_column.clone(),
@@ -391,13 +397,7 @@ pub fn apply_settings(a: &crate::cli::ApplyArgs) -> Result<ApplySettings, InputE
             ));
         }
     }
-    let embedding = EmbedderSettings::from_flags(&a.embedding)?;
-    if embedding.embedder != EmbedderChoice::Minilm {
-        return Err(InputError::flag(
-            "a frame codes sentence embeddings",
-            "leave out --embedder, or pass --embedder minilm",
-        ));
-    }
+    let embedding = sentence_embedder(&a.embedding)?;
     Ok(ApplySettings {
         frame: a.frame.clone(),
         question: a.question.clone(),

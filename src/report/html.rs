@@ -274,7 +274,7 @@ fn render_frequencies(out: &mut String, groups: &[ReportGroup], group_word: &str
     const W: f64 = 960.0;
     const ROW: f64 = 28.0;
     const BAR: f64 = 18.0;
-    const CHAR_W: f64 = 7.4; // rough width of one 13px glyph, to size the label column
+    const CHAR_W: f64 = 8.0; // generous width of one 13px glyph, to size the label column
     let longest = groups
         .iter()
         .map(|g| g.name.chars().count())
@@ -316,7 +316,7 @@ fn render_frequencies(out: &mut String, groups: &[ReportGroup], group_word: &str
     }
     put!(
         out,
-        "</svg>\n<figcaption>Number of answers per {} (share of all rows), in the order reported.</figcaption>\n</figure>\n</section>\n",
+        "</svg>\n<figcaption>Number of answers per {} (share of the answers grouped or coded), in the order reported.</figcaption>\n</figure>\n</section>\n",
         group_word.to_lowercase().trim_end_matches('s')
     );
 }

@@ -186,12 +186,65 @@ fn discover_groups(dir: &Path, assignments: &Table) -> Result<Gathered> {
         .as_array()
         .map(|a| a.iter().map(card).collect())
         .unwrap_or_default();
+    // Groups that share a name (e.g. codes reported under their topic group) are one bar and
+    // one card, as in frequencies.csv: sizes added, keywords and typical answers interleaved
+    // from the largest member down.
+    let mut merged: Vec<ReportGroup> = Vec::new();
+    let mut members: Vec<Vec<usize>> = Vec::new();
+    let mut index_of = vec![0usize; groups.len()];
+    for (i, g) in groups.iter().enumerate() {
+        match merged.iter().position(|m| m.name == g.name) {
+            Some(j) => {
+                members[j].push(i);
+                index_of[i] = j;
+            }
+            None => {
+                index_of[i] = merged.len();
+                members.push(vec![i]);
+                merged.push(g.clone());
+            }
+        }
+    }
+    for (m, idx) in merged.iter_mut().zip(&members) {
+        if idx.len() < 2 {
+            continue;
+        }
+        m.size = idx.iter().map(|&i| groups[i].size).sum();
+        m.share = idx.iter().map(|&i| groups[i].share).sum();
+        m.topic_group = None;
+        m.keywords = interleave(idx.iter().map(|&i| &groups[i].keywords), 8);
+        m.typical = interleave(idx.iter().map(|&i| &groups[i].typical), 5);
+    }
+    let mut order: Vec<usize> = (0..merged.len()).collect();
+    order.sort_by(|&a, &b| merged[b].size.cmp(&merged[a].size).then(a.cmp(&b)));
+    let mut rank = vec![0usize; merged.len()];
+    for (r, &j) in order.iter().enumerate() {
+        rank[j] = r;
+    }
+    let merged_sorted: Vec<ReportGroup> = order.iter().map(|&j| merged[j].clone()).collect();
     let row_group = column(assignments, "group")?
         .iter()
         .map(|g| g.parse::<usize>().ok().and_then(|g| g.checked_sub(1)))
-        .map(|g| g.filter(|&g| g < groups.len()))
+        .map(|g| g.filter(|&g| g < groups.len()).map(|g| rank[index_of[g]]))
         .collect();
-    Ok((groups, row_group, Vec::new(), Vec::new()))
+    Ok((merged_sorted, row_group, Vec::new(), Vec::new()))
+}
+
+/// Up to `max` distinct items taken in turn from each list.
+fn interleave<'a>(lists: impl Iterator<Item = &'a Vec<String>>, max: usize) -> Vec<String> {
+    let lists: Vec<&Vec<String>> = lists.collect();
+    let mut out: Vec<String> = Vec::new();
+    let longest = lists.iter().map(|l| l.len()).max().unwrap_or(0);
+    for i in 0..longest {
+        for l in &lists {
+            if let Some(v) = l.get(i) {
+                if out.len() < max && !out.contains(v) {
+                    out.push(v.clone());
+                }
+            }
+        }
+    }
+    out
 }
 
 fn apply_groups(dir: &Path, assignments: &Table, texts: &[String]) -> Result<Gathered> {
@@ -377,4 +430,20 @@ pub fn write_report(dir: &Path, out: Option<&Path>) -> Result<PathBuf> {
         .unwrap_or_else(|| dir.join("report.html"));
     fsio::write_atomic(&path, render(&report).as_bytes())?;
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interleave_takes_in_turn_without_repeats() {
+        let a = vec!["x".to_string(), "y".to_string(), "z".to_string()];
+        let b = vec!["y".to_string(), "w".to_string()];
+        assert_eq!(interleave([&a, &b].into_iter(), 3), vec!["x", "y", "w"]);
+        assert_eq!(
+            interleave([&a, &b].into_iter(), 9),
+            vec!["x", "y", "w", "z"]
+        );
+    }
 }

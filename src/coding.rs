@@ -12,7 +12,7 @@ use crate::app::build_embedder;
 use crate::cluster::{ClusterParams, KChoice, Method};
 use crate::config::EmbedderSettings;
 use crate::describe::{keywords, typical};
-use crate::embed::{embed_texts, Precision};
+use crate::embed::{embed_texts, Embedder, Precision};
 use crate::error::{Error, InputError, Result};
 use crate::fit::{
     accuracy_at_coverage, drift, select_observed, Classifier, ClassifierSpec, Drift, FitError,
@@ -24,8 +24,8 @@ use crate::frame::learned::{
 use crate::frame::Frame;
 use crate::fsio;
 use crate::ingest::substantive::{set_aside, SetAside};
-use crate::ingest::{self, Answers};
-use crate::manifest::{sha256_hex, Manifest};
+use crate::ingest::{self, Answers, ReadOptions};
+use crate::manifest::{sha256_hex, Manifest, ModelRecord};
 use crate::progress::Progress;
 use crate::report;
 
@@ -97,35 +97,35 @@ fn fit_error(path: &Path, e: FitError) -> Error {
     .into()
 }
 
-/// The human code of every row of `answers` (empty when uncoded).
-fn labels_of(answers: &Answers, column: &str) -> Result<Vec<String>> {
-    let table = ingest::read_table(&answers.path)?;
-    let idx = table.column(column, "--label-column")?;
-    Ok(table
-        .records
-        .iter()
-        .map(|r| {
-            r.fields
-                .get(idx)
-                .map(|s| s.trim().to_string())
-                .unwrap_or_default()
-        })
-        .collect())
-}
-
 /// `codeframe fit`.
 pub fn fit_command(s: &FitSettings, progress: &Progress) -> Result<LearnedFrame> {
     let frame = match &s.frame {
         Some(path) => Some(Frame::read_for(path, s.question.as_deref(), &s.input)?),
         None => None,
     };
-    let answers = crate::app::read_answers_warned(
-        &s.input,
-        &s.text_column,
-        s.id_column.as_deref(),
-        progress,
+    // One read of the file gives both the answers and the human codes.
+    let table = ingest::read_table(&s.input)?;
+    let label_idx = table.column(&s.label_column, "--label-column")?;
+    let labels: Vec<String> = table
+        .records
+        .iter()
+        .map(|r| {
+            r.fields
+                .get(label_idx)
+                .map(|v| v.trim().to_string())
+                .unwrap_or_default()
+        })
+        .collect();
+    let answers = ingest::answers_from_table(
+        table,
+        &ReadOptions {
+            text_column: s.text_column.clone(),
+            id_column: s.id_column.clone(),
+        },
     )?;
-    let labels = labels_of(&answers, &s.label_column)?;
+    for w in &answers.warnings {
+        progress.warn(w);
+    }
     // The codes: the frame's (in frame order) or the labels seen (sorted).
     let mut codes: Vec<FrameCode> = match &frame {
         Some((f, q)) => f
@@ -358,8 +358,13 @@ pub fn fit_command(s: &FitSettings, progress: &Progress) -> Result<LearnedFrame>
 
 /// A zero-shot frame from a code frame (.toml): each code's vector is its label and description,
 /// embedded; one fixed threshold on the cosine.
-fn zero_shot_frame(s: &ApplySettings, embedding: &EmbedderSettings) -> Result<LearnedFrame> {
-    let (f, q) = Frame::read_for(&s.frame, s.question.as_deref(), &s.input)?;
+fn zero_shot_frame(
+    (f, q): (Frame, Option<String>),
+    path: &Path,
+    embedder: &mut dyn Embedder,
+    model: Option<ModelRecord>,
+    precision: Precision,
+) -> Result<LearnedFrame> {
     let codes: Vec<FrameCode> = f
         .codes
         .iter()
@@ -377,22 +382,20 @@ fn zero_shot_frame(s: &ApplySettings, embedding: &EmbedderSettings) -> Result<Le
         .into_iter()
         .map(|c| c.text)
         .collect();
-    let mut manifest = Manifest::new("apply");
-    let (mut embedder, _) = build_embedder(embedding, &mut manifest)?;
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let (v, _) = embed_texts(embedder.as_mut(), &refs, None, &Progress::silent())?;
+    let (v, _) = embed_texts(embedder, &refs, None, &Progress::silent())?;
     let classifier = Classifier::from_descriptions(
         (0..v.rows()).map(|i| v.row(i).to_vec()).collect(),
     )
     .map_err(|e| {
         InputError::file(
-            &s.frame,
+            path,
             None,
             format!("cannot code from this frame's descriptions: {e}"),
             "give the question at least one code with a label",
         )
     })?;
-    let model = manifest.model.clone().ok_or_else(|| {
+    let model = model.ok_or_else(|| {
         Error::from(InputError::flag(
             "zero-shot coding needs the sentence-embedding model",
             "use --embedder minilm",
@@ -408,12 +411,12 @@ fn zero_shot_frame(s: &ApplySettings, embedding: &EmbedderSettings) -> Result<Le
         model: FrameModel {
             name: model.name,
             checksum: model.checksum,
-            precision: embedding.precision.to_string(),
+            precision: precision.to_string(),
         },
         training: None,
         codes_placeholders: false,
         thresholds: Thresholds::uniform(n, ZERO_SHOT_THRESHOLD),
-        manifest,
+        manifest: Manifest::new("apply"),
         classifier,
     })
 }
@@ -521,23 +524,32 @@ fn previous_counts(dir: &Path, frame: &LearnedFrame) -> Result<Vec<usize>> {
     Ok(counts)
 }
 
+/// What `apply` was given to code with.
+enum FrameSource {
+    /// A frame written by `codeframe fit`.
+    Learned(Box<LearnedFrame>),
+    /// A code frame and its question, coded from the descriptions alone.
+    ZeroShot((Frame, Option<String>)),
+}
+
 /// `codeframe apply`.
 pub fn apply_command(s: &ApplySettings, progress: &Progress) -> Result<Application> {
-    // The frame fixes the precision its thresholds were calibrated at.
+    // Both kinds of frame are read and checked before the model loads. A learned frame fixes
+    // the precision its thresholds were calibrated at.
     let mut embedding = s.embedding.clone();
-    let frame = if s
+    let is_toml = s
         .frame
         .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
-    {
-        zero_shot_frame(s, &embedding)?
+        .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
+    let source = if is_toml {
+        FrameSource::ZeroShot(Frame::read_for(&s.frame, s.question.as_deref(), &s.input)?)
     } else {
         let f = LearnedFrame::parse(&s.frame, &fsio::read(&s.frame)?)?;
         embedding.precision = match f.model.precision.as_str() {
             "bf16" => Precision::Bf16,
             _ => Precision::F32,
         };
-        f
+        FrameSource::Learned(Box::new(f))
     };
     let answers = crate::app::read_answers_warned(
         &s.input,
@@ -545,14 +557,24 @@ pub fn apply_command(s: &ApplySettings, progress: &Progress) -> Result<Applicati
         s.id_column.as_deref(),
         progress,
     )?;
-    let baseline = match &s.previous {
-        Some(dir) => Some(previous_counts(dir, &frame)?),
-        None => None,
-    };
     fsio::create_dir_all(&s.out)?;
     let mut manifest = Manifest::new("apply");
     let (mut embedder, mut cache) = build_embedder(&embedding, &mut manifest)?;
     let model = manifest.model.clone();
+    let frame = match source {
+        FrameSource::Learned(f) => *f,
+        FrameSource::ZeroShot(f) => zero_shot_frame(
+            f,
+            &s.frame,
+            embedder.as_mut(),
+            model.clone(),
+            embedding.precision,
+        )?,
+    };
+    let baseline = match &s.previous {
+        Some(dir) => Some(previous_counts(dir, &frame)?),
+        None => None,
+    };
     if model.as_ref().map(|m| m.checksum.as_str()) != Some(frame.model.checksum.as_str()) {
         return Err(InputError::file(
             &s.frame,

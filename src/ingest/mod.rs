@@ -160,7 +160,11 @@ pub fn parse_table(path: &Path, bytes: &[u8]) -> Result<Table, InputError> {
 
 /// Parses the bytes of an answers file (see [`parse_table`]) into answers with unique ids.
 pub fn parse_answers(path: &Path, bytes: &[u8], opts: &ReadOptions) -> Result<Answers, InputError> {
-    let table = parse_table(path, bytes)?;
+    answers_from_table(parse_table(path, bytes)?, opts)
+}
+
+/// The answers of an already parsed table (see [`parse_answers`]).
+pub fn answers_from_table(table: Table, opts: &ReadOptions) -> Result<Answers, InputError> {
     let text_idx = table.column(&opts.text_column, "--text-column")?;
     let id_idx = match &opts.id_column {
         Some(c) => Some(table.column(c, "--id-column")?),

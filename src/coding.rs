@@ -138,6 +138,7 @@ pub fn fit_command(s: &FitSettings, progress: &Progress) -> Result<LearnedFrame>
                 group: f.group_of(&c.label, q.as_deref()).map(str::to_string),
                 description: c.description.clone(),
                 n_train: 0,
+                nonanswers: c.nonanswers,
             })
             .collect(),
         None => {
@@ -155,6 +156,7 @@ pub fn fit_command(s: &FitSettings, progress: &Progress) -> Result<LearnedFrame>
                     group: None,
                     description: String::new(),
                     n_train: 0,
+                    nonanswers: false,
                 })
                 .collect()
         }
@@ -375,6 +377,7 @@ fn zero_shot_frame(
             group: f.group_of(&c.label, q.as_deref()).map(str::to_string),
             description: c.description.clone(),
             n_train: 0,
+            nonanswers: c.nonanswers,
         })
         .collect();
     let texts: Vec<String> = f
@@ -428,7 +431,8 @@ pub struct Coded {
     pub id: String,
     /// Answer text.
     pub text: String,
-    /// Best code index, for substantive answers.
+    /// Best code index for classified answers; for set-aside ones, the frame's code for
+    /// non-answers, if any.
     pub code: Option<usize>,
     /// Its score.
     pub confidence: Option<f32>,
@@ -605,13 +609,16 @@ pub fn apply_command(s: &ApplySettings, progress: &Progress) -> Result<Applicati
     let embed_secs = t_embed.elapsed().as_secs_f64();
     progress.say(format!("apply: embedded {summary}"));
     let dim = vectors.dim;
+    // Answers set aside carry the frame's code for non-answers, if it has one; their status
+    // still says why they were not classified.
+    let nonanswer = frame.codes.iter().position(|c| c.nonanswers);
     let mut rows: Vec<Coded> = answers
         .rows
         .iter()
         .map(|a| Coded {
             id: a.id.clone(),
             text: a.text.clone(),
-            code: None,
+            code: nonanswer,
             confidence: None,
             status: set_aside(&a.text)
                 .map(|r| r.status())

@@ -68,6 +68,9 @@ pub struct Discovery {
     pub grouped: usize,
     /// Answers set aside, by reason.
     pub set_aside: BTreeMap<String, usize>,
+    /// The frame's code for non-answers (`nonanswers = true`, or its topic group at
+    /// `--level groups`): set-aside answers are reported under it.
+    pub set_aside_as: Option<String>,
     /// The groups.
     pub groups: Vec<Group>,
     /// Every input row, in input order.
@@ -382,6 +385,14 @@ pub fn describe(
         let g = clustering.labels[j];
         by_row[row] = Some((g, cos(j, g)));
     }
+    let set_aside_as: Option<String> = frame.and_then(|(f, q)| {
+        let code = f.nonanswer_code(q.as_deref())?;
+        let topic = f.group_of(&code.label, q.as_deref());
+        Some(match (topic, rollup) {
+            (Some(t), true) => t.to_string(),
+            _ => code.label.clone(),
+        })
+    });
     let mut set_aside_counts = BTreeMap::new();
     let assignments = answers
         .rows
@@ -405,7 +416,7 @@ pub fn describe(
                     id: a.id.clone(),
                     text: a.text.clone(),
                     group: None,
-                    group_name: String::new(),
+                    group_name: set_aside_as.clone().unwrap_or_default(),
                     score: None,
                     status,
                 }
@@ -417,6 +428,7 @@ pub fn describe(
         k_curve: clustering.curve.clone(),
         grouped,
         set_aside: set_aside_counts,
+        set_aside_as,
         groups,
         assignments,
     }
@@ -450,7 +462,8 @@ pub fn assignments_sheet(d: &Discovery) -> report::Sheet {
 }
 
 /// frequencies.csv: answers per group name (groups sharing a name are added up), largest
-/// first, then the set-aside rows — a table like the report's annex.
+/// first, then the set-aside rows — a table like the report's annex. When the frame has a code
+/// for non-answers, set-aside answers are counted under it instead.
 pub fn frequencies_csv(d: &Discovery) -> Vec<u8> {
     frequencies_sheet(d).csv()
 }
@@ -461,6 +474,9 @@ pub fn frequencies_sheet(d: &Discovery) -> report::Sheet {
     for g in &d.groups {
         *counts.entry(g.name.as_str()).or_insert(0) += g.size;
     }
+    if let Some(name) = &d.set_aside_as {
+        *counts.entry(name.as_str()).or_insert(0) += d.set_aside.values().sum::<usize>();
+    }
     let total: usize = d.assignments.len();
     let mut rows: Vec<(&str, usize)> = counts.into_iter().collect();
     rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
@@ -469,7 +485,7 @@ pub fn frequencies_sheet(d: &Discovery) -> report::Sheet {
         .into_iter()
         .map(|(name, n)| vec![name.to_string(), n.to_string(), share(n)])
         .collect();
-    for (reason, n) in &d.set_aside {
+    for (reason, n) in d.set_aside.iter().filter(|_| d.set_aside_as.is_none()) {
         out.push(vec![
             format!("(set aside: {reason})"),
             n.to_string(),
@@ -491,6 +507,11 @@ pub fn summary_table(d: &Discovery) -> String {
         d.grouped,
         d.set_aside.values().sum::<usize>()
     );
+    if let Some(name) = &d.set_aside_as {
+        s.push_str(&format!(
+            "  set-aside answers are counted under \"{name}\", the frame's code for non-answers\n"
+        ));
+    }
     for g in &d.groups {
         let score = g
             .naming

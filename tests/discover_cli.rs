@@ -52,6 +52,11 @@ fn q8_with_the_frame_writes_every_row_and_names_groups() {
     for r in a.iter().filter(|r| &r[5] == "clustered") {
         assert!(!r[2].is_empty() && !r[3].is_empty() && !r[4].is_empty());
     }
+    // The frame codes non-answers "Other" (nonanswers = true): set-aside rows keep their
+    // status and no group, and are reported under that code.
+    for r in a.iter().filter(|r| &r[5] != "clustered") {
+        assert!(r[2].is_empty() && &r[3] == "Other", "{r:?}");
+    }
     let groups: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("groups.json")).unwrap()).unwrap();
     assert_eq!(groups["k"], 9);
@@ -66,6 +71,8 @@ fn q8_with_the_frame_writes_every_row_and_names_groups() {
     let f = rows(&out.join("frequencies.csv"));
     let total: usize = f.iter().map(|r| r[1].parse::<usize>().unwrap()).sum();
     assert_eq!(total, 121);
+    assert!(f.iter().all(|r| !r[0].starts_with("(set aside")), "{f:?}");
+    assert_eq!(groups["set_aside_as"], "Other");
     let m: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(m["seed"], 42);
@@ -150,6 +157,9 @@ fn k_frame_seeds_one_group_per_code_and_rolls_up_to_topic_groups() {
         .filter(|n| !n.starts_with("(set aside"))
         .collect();
     assert!(names.len() <= 6, "{names:?}");
+    assert!(names.contains(&"Other"), "{names:?}");
+    let total: usize = f.iter().map(|r| r[1].parse::<usize>().unwrap()).sum();
+    assert_eq!(total, 79);
     assert!(names.contains(&"Cluster business development"), "{names:?}");
     let o = discover(&input, &dir.path().join("x"), dir.path(), &["--k", "frame"]);
     assert_eq!(o.status.code(), Some(2));

@@ -194,6 +194,17 @@ fn zero_shot_from_the_frame_descriptions() {
         .filter(|(p, g)| p[2] == g[3])
         .count();
     assert!(right > 80, "{right} of 121");
+    // Non-answers carry the frame's code for them ("Other", nonanswers = true) and keep
+    // their status.
+    let aside: Vec<_> = coded
+        .iter()
+        .filter(|r| &r[6] == "non-substantive" || &r[6] == "empty")
+        .collect();
+    assert!(!aside.is_empty());
+    assert!(
+        aside.iter().all(|r| &r[2] == "Other" && r[5].is_empty()),
+        "{aside:?}"
+    );
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
     assert!(summary["drift_baseline"]

@@ -31,6 +31,10 @@ pub struct FrameCode {
     pub description: String,
     /// Training answers with this code (0 for a zero-shot frame).
     pub n_train: usize,
+    /// The code for non-answers (`nonanswers = true` in the TOML frame): answers `apply` sets
+    /// aside as empty or non-substantive carry it, with their status kept.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub nonanswers: bool,
 }
 
 /// The embedding model the frame's vectors come from.
@@ -221,6 +225,7 @@ mod tests {
                     group: None,
                     description: String::new(),
                     n_train: 2,
+                    nonanswers: false,
                 },
                 FrameCode {
                     id: "b".into(),
@@ -228,6 +233,7 @@ mod tests {
                     group: Some("G".into()),
                     description: "bee".into(),
                     n_train: 1,
+                    nonanswers: false,
                 },
             ],
             model: FrameModel {

@@ -82,6 +82,10 @@ pub struct Code {
     /// What belongs here.
     #[serde(default)]
     pub description: String,
+    /// The code coders give non-answers (blank, "n/a", "no idea"): answers codeframe sets aside
+    /// as empty or non-substantive are reported under it. At most one per question.
+    #[serde(default)]
+    pub nonanswers: bool,
 }
 
 /// A name a discovered group can take: a code or a topic group.
@@ -143,6 +147,23 @@ impl Frame {
                     ));
                 }
             }
+        }
+        let mut seen: Vec<Option<&str>> = Vec::new();
+        for c in frame.codes.iter().filter(|c| c.nonanswers) {
+            let q = c.question.as_deref();
+            if seen.contains(&q) {
+                return Err(InputError::file(
+                    path,
+                    None,
+                    format!(
+                        "more than one code of question \"{}\" has nonanswers = true (\"{}\" is the second)",
+                        q.unwrap_or("(none)"),
+                        c.id
+                    ),
+                    "mark one code per question as the code for non-answers",
+                ));
+            }
+            seen.push(q);
         }
         Ok(frame)
     }
@@ -232,6 +253,13 @@ impl Frame {
         }
     }
 
+    /// The code the frame gives non-answers for `question` (`nonanswers = true`), if any.
+    pub fn nonanswer_code(&self, question: Option<&str>) -> Option<&Code> {
+        self.codes
+            .iter()
+            .find(|c| c.nonanswers && (question.is_none() || c.question.as_deref() == question))
+    }
+
     /// The topic group label of a code label, when it has one.
     pub fn group_of(&self, code_label: &str, question: Option<&str>) -> Option<&str> {
         let code = self.codes.iter().find(|c| {
@@ -272,12 +300,22 @@ description = "Funding."
 id = "rec"
 question = "q2"
 label = "Recordings"
+[[codes]]
+id = "none"
+question = "q2"
+label = "No answer"
+nonanswers = true
 "#;
 
     #[test]
     fn parses_and_picks_questions() {
         let f = Frame::parse(Path::new("f.toml"), TOML).unwrap();
-        assert_eq!(f.codes.len(), 2);
+        assert_eq!(f.codes.len(), 3);
+        assert_eq!(f.nonanswer_code(Some("q1")), None);
+        assert_eq!(
+            f.nonanswer_code(Some("q2")).map(|c| c.label.as_str()),
+            Some("No answer")
+        );
         let q = f
             .question_for(Path::new("f.toml"), None, Path::new("dir/a.csv"))
             .unwrap();
@@ -307,6 +345,12 @@ label = "Recordings"
         )
         .unwrap_err();
         assert!(e.problem.contains("nope"));
+        let e = Frame::parse(
+            Path::new("f.toml"),
+            "[[codes]]\nid='a'\nlabel='A'\nnonanswers=true\n[[codes]]\nid='b'\nlabel='B'\nnonanswers=true\n",
+        )
+        .unwrap_err();
+        assert!(e.problem.contains("more than one code"), "{}", e.problem);
     }
 
     #[test]
@@ -316,5 +360,13 @@ label = "Recordings"
         assert_eq!(f.candidates(Some("q7"), false).len(), 15);
         assert_eq!(f.candidates(Some("q7"), true).len(), 6);
         assert_eq!(f.candidates(Some("q8"), false).len(), 9);
+        assert_eq!(
+            f.nonanswer_code(Some("q7")).map(|c| c.id.as_str()),
+            Some("q7-other")
+        );
+        assert_eq!(
+            f.nonanswer_code(Some("q8")).map(|c| c.id.as_str()),
+            Some("q8-other")
+        );
     }
 }

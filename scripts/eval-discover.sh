@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Discover quality on the ECCP reference survey: Q7 at topic-group level (k=6, named from the
-# frame's topic groups), Q7 at code level (k=15) and Q8 (k=9), with k-means++ and with --k frame,
+# frame's topic groups), Q7 at code level (k=15) and Q8 (k=9), with the default method and with --k frame,
 # each scored by `codeframe evaluate` against coder_a, with the frequency table against the
 # report's (TVD).
 # (The shared-dataset comparison against sentence-transformers + KMeans, BERTopic and TF-IDF is
-# not in this script yet.)
+# in scripts/eval-shared.sh.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh >&2
@@ -34,7 +34,7 @@ run() { # name input k level gold gold_column
   "$BIN" --quiet evaluate --pred "$OUT/$name/assignments.csv" --pred-column group_name \
     --gold "$gold" --gold-column "$col" --mode codes --out "$OUT/$name/evaluation.json"
 }
-# k-means++ with the k of the report's tables, groups named by their answers' votes...
+# The default method (k-means on a UMAP layout) with the k of the report's tables, groups named by their answers' votes...
 run q7-groups "$D/q7_topics.csv" 6 groups "$OUT/q7_groups_gold.csv" topic_group
 run q7-codes "$D/q7_topics.csv" 15 codes "$D/q7_topics.csv" coder_a
 run q8 "$D/q8_materials.csv" 9 codes "$D/q8_materials.csv" coder_a

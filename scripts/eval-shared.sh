@@ -4,24 +4,16 @@
 # same run on the same model files (scripts/eval_anchors.py): sentence-transformers + KMeans,
 # TF-IDF + KMeans and BERTopic. Each is timed end to end. Prints a Markdown table.
 # DATASETS="a b" limits the run; ANCHORS=st-kmeans,tfidf-kmeans,bertopic picks anchors;
-# METHODS="kmeans kmeans-ward" picks codeframe's clustering methods (default: kmeans).
+# METHODS="umap kmeans kmeans-ward" picks codeframe's clustering methods (default: umap).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARED=../shared/datasets
-if [ ! -d "$SHARED" ]; then
-  echo "eval-shared: $SHARED not found; skipping" >&2
-  exit 0
-fi
-scripts/setup.sh >&2
-if ! .venv-bench/bin/python -c "import sentence_transformers, sklearn, bertopic" 2>/dev/null; then
-  echo "[eval] installing sentence-transformers, scikit-learn and BERTopic into .venv-bench" >&2
-  python3 -m venv .venv-bench
-  .venv-bench/bin/pip install --progress-bar off sentence-transformers scikit-learn bertopic
-fi
+# Exit 3: no shared datasets here (the message is printed); nothing to do.
+scripts/bench-venv.sh eval-shared || { [ $? -eq 3 ] && exit 0; exit 1; }
 OUT=${OUT:-out/eval-shared}
 ANCHORS=${ANCHORS:-st-kmeans,tfidf-kmeans,bertopic}
 PRECISION=${PRECISION:-f32}
-METHODS=${METHODS:-kmeans}
+METHODS=${METHODS:-umap}
 mkdir -p "$OUT"
 BIN=target/release/codeframe
 DATASETS=${DATASETS:-$(ls "$SHARED" | while read -r d; do [ -f "$SHARED/$d/data.csv" ] && echo "$d"; done)}

@@ -121,7 +121,7 @@ pub enum NameLevel {
 /// Clustering algorithm of `codeframe discover`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum MethodArg {
-    /// k-means (greedy k-means++, restarts).
+    /// k-means (greedy k-means++, restarts) on the answer vectors.
     Kmeans,
     /// Agglomerative, Ward linkage (up to 20,000 distinct answers).
     Agglomerative,
@@ -129,6 +129,8 @@ pub enum MethodArg {
     Gmm,
     /// k-means into many small groups (150, or 3 per group), merged by Ward linkage.
     KmeansWard,
+    /// k-means on a 5-dimensional UMAP layout (up to 50,000 distinct answers).
+    Umap,
 }
 
 /// Flags of `codeframe discover`.
@@ -149,9 +151,9 @@ pub struct DiscoverArgs {
     /// Range --k auto chooses from, MIN..MAX.
     #[arg(long, value_name = "MIN..MAX", default_value = "2..15")]
     pub k_range: String,
-    /// Clustering algorithm.
-    #[arg(long, value_enum, default_value_t = MethodArg::Kmeans)]
-    pub method: MethodArg,
+    /// Clustering algorithm [default: umap; kmeans with --k frame].
+    #[arg(long, value_enum)]
+    pub method: Option<MethodArg>,
     /// Restarts of k-means (k-means++ seeding each time) or of the mixture's EM.
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub restarts: usize,

@@ -282,11 +282,15 @@ impl DiscoverSettings {
         }
         let cluster = ClusterParams {
             k,
+            // Default: k-means on a UMAP layout, or k-means from the codes with --k frame.
             method: match a.method {
-                MethodArg::Kmeans => Method::KMeans,
-                MethodArg::Agglomerative => Method::Agglomerative,
-                MethodArg::Gmm => Method::Gmm,
-                MethodArg::KmeansWard => Method::KMeansWard,
+                None if k == KChoice::FromFrame => Method::KMeans,
+                None => Method::Umap,
+                Some(MethodArg::Kmeans) => Method::KMeans,
+                Some(MethodArg::Agglomerative) => Method::Agglomerative,
+                Some(MethodArg::Gmm) => Method::Gmm,
+                Some(MethodArg::KmeansWard) => Method::KMeansWard,
+                Some(MethodArg::Umap) => Method::Umap,
             },
             n_runs: a.restarts,
             seed: a.seed,

@@ -77,6 +77,7 @@ fn q8_with_the_frame_writes_every_row_and_names_groups() {
         serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(m["seed"], 42);
     assert_eq!(m["parameters"]["question"], "q8");
+    assert_eq!(m["parameters"]["method"], "umap", "the default method");
 }
 
 #[test]
@@ -150,6 +151,12 @@ fn k_frame_seeds_one_group_per_code_and_rolls_up_to_topic_groups() {
     let groups: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("groups.json")).unwrap()).unwrap();
     assert_eq!(groups["k"], 15);
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(
+        m["parameters"]["method"], "kmeans",
+        "--k frame starts k-means from the codes"
+    );
     let f = rows(&out.join("frequencies.csv"));
     let names: Vec<&str> = f
         .iter()

@@ -1,5 +1,6 @@
 //! Clustering: k-means (greedy k-means++, restarts, Lloyd by matrix products, finished by
-//! linfa-clustering), agglomerative (Ward) or a Gaussian mixture on unit-length answer vectors,
+//! linfa-clustering), agglomerative (Ward), a Gaussian mixture, or k-means on a UMAP layout of
+//! unit-length answer vectors,
 //! with k fixed, chosen by silhouette and stability inside a range, or seeded from a code frame.
 //!
 //! Points must arrive in a canonical order (the caller sorts answers by text) so that the same
@@ -8,6 +9,7 @@
 
 pub mod gmm;
 pub mod lloyd;
+pub mod umap;
 pub mod ward;
 
 use linfa::prelude::*;
@@ -61,6 +63,9 @@ pub enum Method {
     /// k-means into many small groups ([`micro_groups`]), merged into k by Ward linkage on
     /// their centroids.
     KMeansWard,
+    /// k-means on a 5-dimensional UMAP layout of the answers ([`umap::layout`]; at most
+    /// [`umap::MAX_POINTS`] answers).
+    Umap,
 }
 
 /// Micro-groups `--method kmeans-ward` first cuts the answers into: at least 150, three per
@@ -80,6 +85,7 @@ impl Method {
             Method::Agglomerative => "agglomerative",
             Method::Gmm => "gmm",
             Method::KMeansWard => "kmeans-ward",
+            Method::Umap => "umap",
         }
     }
 }
@@ -147,6 +153,15 @@ impl ClusterParams {
                 format!(
                     "agglomerative clustering takes at most {} distinct answers; there are {distinct}",
                     ward::MAX_POINTS
+                ),
+                "pass --method kmeans",
+            ));
+        }
+        if self.method == Method::Umap && distinct != usize::MAX && distinct > umap::MAX_POINTS {
+            return Err(InputError::flag(
+                format!(
+                    "--method umap takes at most {} distinct answers; there are {distinct}",
+                    umap::MAX_POINTS
                 ),
                 "pass --method kmeans",
             ));
@@ -220,11 +235,19 @@ impl ValidClusterParams {
     /// stability (mean adjusted Rand index against [`STABILITY_SEEDS`] re-runs with other
     /// seeds), and keeps the k with the best silhouette among those at least [`STABLE`];
     /// when none is, the best silhouette overall. Ties go to the smaller k.
+    ///
+    /// `--method umap` lays the answers out once; every k (and every stability re-run) clusters
+    /// that one layout.
     pub fn fit(&self, data: &[f32], dim: usize) -> Result<Clustering> {
         let x = view(data, dim)?;
         let n = x.nrows();
+        let layout = match self.0.method {
+            Method::Umap => Some(umap::layout(x, self.0.seed)?),
+            _ => None,
+        };
+        let layout = layout.as_ref().map(|l| l.view());
         match self.0.k {
-            KChoice::Fixed(k) => self.fit_k(x, k, self.0.seed),
+            KChoice::Fixed(k) => self.fit_k(x, layout, k, self.0.seed),
             KChoice::FromFrame => Err(Error::Cluster(
                 "k from a frame needs the frame's seeds (fit_seeded)".into(),
             )),
@@ -233,14 +256,14 @@ impl ValidClusterParams {
                 let gram = SampleGram::new(x, &sample_indices(n, 3000, self.0.seed));
                 let mut fits = Vec::new();
                 for k in min..=max {
-                    let c = self.fit_k(x, k, self.0.seed)?;
+                    let c = self.fit_k(x, layout, k, self.0.seed)?;
                     let silhouette = gram.silhouette(&c.labels);
                     let stability = if self.0.method == Method::Agglomerative {
                         None
                     } else {
                         let mut total = 0.0;
                         for s in 1..=STABILITY_SEEDS {
-                            let other = self.fit_k(x, k, self.0.seed.wrapping_add(s))?;
+                            let other = self.fit_k(x, layout, k, self.0.seed.wrapping_add(s))?;
                             total += adjusted_rand(&c.labels, &other.labels);
                         }
                         Some(total / STABILITY_SEEDS as f64)
@@ -277,9 +300,20 @@ impl ValidClusterParams {
         }
     }
 
-    /// One clustering with exactly `k` groups.
-    fn fit_k(&self, x: ArrayView2<f32>, k: usize, seed: u64) -> Result<Clustering> {
+    /// One clustering with exactly `k` groups (`layout`: the UMAP layout, for that method).
+    fn fit_k(
+        &self,
+        x: ArrayView2<f32>,
+        layout: Option<ArrayView2<f32>>,
+        k: usize,
+        seed: u64,
+    ) -> Result<Clustering> {
         match self.0.method {
+            Method::Umap => {
+                let y = layout.ok_or_else(|| Error::Cluster("UMAP layout missing".into()))?;
+                let run = lloyd::best_of(y, k, self.0.n_runs, self.0.max_iter as usize, seed);
+                Ok(from_labels(x, run.labels))
+            }
             Method::KMeans => {
                 let run = lloyd::best_of(x, k, self.0.n_runs, self.0.max_iter as usize, seed);
                 self.finish_kmeans(x, run.centroids.mapv(f64::from), seed)
@@ -619,12 +653,22 @@ mod tests {
     }
 
     #[test]
+    fn umap_refuses_too_many_answers() {
+        let mut p = params(KChoice::Fixed(3));
+        p.method = Method::Umap;
+        assert!(p.check(umap::MAX_POINTS).is_ok());
+        let e = p.check(umap::MAX_POINTS + 1).unwrap_err();
+        assert!(e.fix.contains("kmeans"));
+    }
+
+    #[test]
     fn every_method_finds_the_bundles() {
         for method in [
             Method::KMeans,
             Method::Agglomerative,
             Method::Gmm,
             Method::KMeansWard,
+            Method::Umap,
         ] {
             let mut p = params(KChoice::Fixed(3));
             p.method = method;

@@ -123,13 +123,13 @@ pub enum NameLevel {
 pub enum MethodArg {
     /// k-means (greedy k-means++, restarts) on the answer vectors.
     Kmeans,
-    /// Agglomerative, Ward linkage (up to 20,000 distinct answers).
+    /// Agglomerative, Ward linkage (up to 20,000 answers).
     Agglomerative,
     /// Gaussian mixture on the leading 32 principal components.
     Gmm,
     /// k-means into many small groups (150, or 3 per group), merged by Ward linkage.
     KmeansWard,
-    /// k-means on a 5-dimensional UMAP layout (up to 50,000 distinct answers).
+    /// k-means on a 5-dimensional UMAP layout (up to 50,000 answers).
     Umap,
 }
 

@@ -842,7 +842,7 @@ fn candidate_codes(
             seed,
             ..ClusterParams::default()
         }
-        .check(sample_texts.len())?;
+        .check(sample_texts.len(), picks.len())?;
         let centroids = params.fit(&sample, dim)?.centroids;
         (0..n)
             .map(|i| {

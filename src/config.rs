@@ -297,7 +297,7 @@ impl DiscoverSettings {
             ..ClusterParams::default()
         };
         // Checked here for the flags alone; the data-dependent checks run once answers are read.
-        cluster.check(usize::MAX)?;
+        cluster.check(usize::MAX, usize::MAX)?;
         Ok(DiscoverSettings {
             input: a.input.clone(),
             text_column: a.text_column.clone(),

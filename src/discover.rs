@@ -108,7 +108,7 @@ pub fn discover_command(s: &DiscoverSettings, progress: &Progress) -> Result<Dis
         t.dedup();
         t.len()
     };
-    let params = s.cluster.check(distinct).map_err(|e| {
+    let params = s.cluster.check(distinct, keep.len()).map_err(|e| {
         let mut e = e;
         e.problem = format!(
             "{} ({} of {} rows are substantive)",

@@ -56,7 +56,7 @@ pub enum Method {
     /// k-means: greedy k-means++ seeding, restarts, lowest inertia wins.
     KMeans,
     /// Agglomerative clustering with Ward linkage (deterministic; at most
-    /// [`ward::MAX_POINTS`] distinct answers).
+    /// [`ward::MAX_POINTS`] answers).
     Agglomerative,
     /// Gaussian mixture (full covariances) on the leading principal components.
     Gmm,
@@ -122,8 +122,9 @@ impl Default for ClusterParams {
 pub struct ValidClusterParams(ClusterParams);
 
 impl ClusterParams {
-    /// Checks the settings for `distinct` distinct points.
-    pub fn check(self, distinct: usize) -> Result<ValidClusterParams, InputError> {
+    /// Checks the settings for `rows` points, `distinct` of them distinct (`usize::MAX` for
+    /// either: not known yet).
+    pub fn check(self, distinct: usize, rows: usize) -> Result<ValidClusterParams, InputError> {
         if self.n_runs == 0 {
             return Err(InputError::flag(
                 "the number of restarts must be at least 1",
@@ -145,26 +146,19 @@ impl ClusterParams {
                 "pass --method kmeans, or a numeric --k",
             ));
         }
-        if self.method == Method::Agglomerative
-            && distinct != usize::MAX
-            && distinct > ward::MAX_POINTS
-        {
-            return Err(InputError::flag(
-                format!(
-                    "agglomerative clustering takes at most {} distinct answers; there are {distinct}",
-                    ward::MAX_POINTS
-                ),
-                "pass --method kmeans",
-            ));
-        }
-        if self.method == Method::Umap && distinct != usize::MAX && distinct > umap::MAX_POINTS {
-            return Err(InputError::flag(
-                format!(
-                    "--method umap takes at most {} distinct answers; there are {distinct}",
-                    umap::MAX_POINTS
-                ),
-                "pass --method kmeans",
-            ));
+        // Both work on every answer, repeats included.
+        let limit = match self.method {
+            Method::Agglomerative => Some(("agglomerative clustering", ward::MAX_POINTS)),
+            Method::Umap => Some(("--method umap", umap::MAX_POINTS)),
+            _ => None,
+        };
+        if let Some((what, max)) = limit {
+            if rows != usize::MAX && rows > max {
+                return Err(InputError::flag(
+                    format!("{what} takes at most {max} answers; there are {rows}"),
+                    "pass --method kmeans",
+                ));
+            }
         }
         match self.k {
             KChoice::Fixed(0) => Err(InputError::flag(
@@ -591,7 +585,7 @@ mod tests {
     #[test]
     fn finds_the_bundles_numbered_by_size() {
         let c = params(KChoice::Fixed(3))
-            .check(12)
+            .check(12, 12)
             .unwrap()
             .fit(&bundles(), 3)
             .unwrap();
@@ -602,7 +596,7 @@ mod tests {
     #[test]
     fn auto_k_picks_three_and_reports_the_curve() {
         let c = params(KChoice::Auto { min: 2, max: 5 })
-            .check(12)
+            .check(12, 12)
             .unwrap()
             .fit(&bundles(), 3)
             .unwrap();
@@ -615,40 +609,47 @@ mod tests {
 
     #[test]
     fn same_seed_same_groups() {
-        let p = params(KChoice::Fixed(4)).check(12).unwrap();
+        let p = params(KChoice::Fixed(4)).check(12, 12).unwrap();
         assert_eq!(p.fit(&bundles(), 3).unwrap(), p.fit(&bundles(), 3).unwrap());
     }
 
     #[test]
     fn rejected_parameters() {
-        assert!(params(KChoice::Fixed(0)).check(10).is_err());
-        assert!(params(KChoice::Fixed(11)).check(10).is_err());
-        assert!(params(KChoice::Auto { min: 1, max: 5 }).check(10).is_err());
-        assert!(params(KChoice::Auto { min: 6, max: 5 }).check(10).is_err());
-        assert!(params(KChoice::Auto { min: 3, max: 5 }).check(2).is_err());
+        assert!(params(KChoice::Fixed(0)).check(10, 10).is_err());
+        assert!(params(KChoice::Fixed(11)).check(10, 10).is_err());
+        assert!(params(KChoice::Auto { min: 1, max: 5 })
+            .check(10, 10)
+            .is_err());
+        assert!(params(KChoice::Auto { min: 6, max: 5 })
+            .check(10, 10)
+            .is_err());
+        assert!(params(KChoice::Auto { min: 3, max: 5 })
+            .check(2, 2)
+            .is_err());
         let mut p = params(KChoice::Fixed(2));
         p.n_runs = 0;
-        assert!(p.check(10).is_err());
+        assert!(p.check(10, 10).is_err());
         let mut p = params(KChoice::Fixed(2));
         p.max_iter = 0;
-        assert!(p.check(10).is_err());
+        assert!(p.check(10, 10).is_err());
     }
 
     #[test]
     fn frame_seeding_needs_kmeans() {
         let mut p = params(KChoice::FromFrame);
         p.method = Method::Gmm;
-        assert!(p.check(10).is_err());
+        assert!(p.check(10, 10).is_err());
         p.method = Method::KMeans;
-        assert!(p.check(10).is_ok());
+        assert!(p.check(10, 10).is_ok());
     }
 
     #[test]
     fn agglomerative_refuses_too_many_answers() {
         let mut p = params(KChoice::Fixed(3));
         p.method = Method::Agglomerative;
-        assert!(p.check(ward::MAX_POINTS).is_ok());
-        let e = p.check(ward::MAX_POINTS + 1).unwrap_err();
+        assert!(p.check(ward::MAX_POINTS, ward::MAX_POINTS).is_ok());
+        // Repeats count: the limit is on answers, not distinct ones.
+        let e = p.check(100, ward::MAX_POINTS + 1).unwrap_err();
         assert!(e.fix.contains("kmeans"));
     }
 
@@ -656,8 +657,9 @@ mod tests {
     fn umap_refuses_too_many_answers() {
         let mut p = params(KChoice::Fixed(3));
         p.method = Method::Umap;
-        assert!(p.check(umap::MAX_POINTS).is_ok());
-        let e = p.check(umap::MAX_POINTS + 1).unwrap_err();
+        assert!(p.check(umap::MAX_POINTS, umap::MAX_POINTS).is_ok());
+        // Repeats count: the limit is on answers, not distinct ones.
+        let e = p.check(100, umap::MAX_POINTS + 1).unwrap_err();
         assert!(e.fix.contains("kmeans"));
     }
 
@@ -672,7 +674,7 @@ mod tests {
         ] {
             let mut p = params(KChoice::Fixed(3));
             p.method = method;
-            let c = p.check(12).unwrap().fit(&bundles(), 3).unwrap();
+            let c = p.check(12, 12).unwrap().fit(&bundles(), 3).unwrap();
             assert_eq!(
                 c.labels,
                 vec![0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2],
@@ -693,7 +695,7 @@ mod tests {
     #[test]
     fn auto_k_reports_stability() {
         let c = params(KChoice::Auto { min: 2, max: 4 })
-            .check(12)
+            .check(12, 12)
             .unwrap()
             .fit(&bundles(), 3)
             .unwrap();

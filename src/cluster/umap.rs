@@ -18,7 +18,7 @@ use crate::error::Result;
 pub const NEIGHBOURS: usize = 15;
 /// Dimensions of the layout.
 pub const COMPONENTS: usize = 5;
-/// Largest number of answers: neighbours are exact, so time grows with n².
+/// Largest number of answers (repeats included): neighbours are exact, so time grows with n².
 pub const MAX_POINTS: usize = 50_000;
 /// umap-learn's curve parameters for `min_dist = 0`, `spread = 1` (`find_ab_params`).
 const A: f32 = 1.932_808_4;
@@ -203,9 +203,8 @@ fn optimise(y: &mut Array2<f32>, edges: &[(usize, usize, f32)], epochs: usize, s
     let mut next_sample = per_sample.clone();
     let mut next_negative = per_negative.clone();
     let mut rng = Xoshiro256Plus::seed_from_u64(seed ^ 0x0A11_CE5E);
-    let data = y
-        .as_slice_mut()
-        .expect("a freshly built layout is contiguous");
+    // Row-major working copy, written back at the end.
+    let mut data: Vec<f32> = y.iter().copied().collect();
     let clip = |v: f32| v.clamp(-4.0, 4.0);
     for epoch in 0..epochs {
         let alpha = 1.0 - epoch as f32 / epochs as f32;
@@ -252,6 +251,9 @@ fn optimise(y: &mut Array2<f32>, edges: &[(usize, usize, f32)], epochs: usize, s
             }
             next_negative[e] += negatives as f32 * per_negative[e];
         }
+    }
+    for (dst, &src) in y.iter_mut().zip(&data) {
+        *dst = src;
     }
 }
 

@@ -4,7 +4,7 @@
 use kodama::{linkage, Method};
 use ndarray::ArrayView2;
 
-/// Largest number of distinct answers Ward clustering takes: its distance matrix holds
+/// Largest number of answers (repeats included) Ward clustering takes: its distance matrix holds
 /// n(n−1)/2 values (about 800 MB at this size).
 pub const MAX_POINTS: usize = 20_000;
 

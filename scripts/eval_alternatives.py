@@ -3,6 +3,9 @@
   cluster VECTORS.npy DATA.csv   ACC / NMI of clustering alternatives against the labels, two seeds
   coverage VECTORS.npy DATA.csv  accuracy and accuracy at 80% coverage of classifier alternatives
                                  on the seeded, stratified 50/50 split of scripts/eval_waves.py
+  finetune DATA.csv MODEL EPOCHS the same figures after fine-tuning the embedding model itself
+                                 (all-MiniLM-L6-v2 from MODEL, mean pooling, a linear head,
+                                 cross-entropy) on wave 1, after each epoch
 
 VECTORS.npy holds `codeframe embed` output for DATA.csv (one unit row per input row). Every row is
 clustered here (codeframe sets non-answers aside), so compare rows with the same-run baseline
@@ -96,18 +99,10 @@ def cluster(vectors, data):
         print(f"| {name} | {k} | {label} | " + " | ".join(cells) + " |", flush=True)
 
 
-def coverage(vectors, data):
-    """Classifier alternatives on the split eval-waves uses (its seed 42)."""
+def split(rows):
+    """The seeded, stratified 50/50 split of scripts/eval_waves.py (row indices)."""
     import random
     from collections import defaultdict
-
-    from scipy.sparse import csr_matrix, hstack
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.svm import SVC
-    x = np.load(vectors)
-    _, _, rows = read(data)
-    name = data.split("/")[-2]
     by = defaultdict(list)
     for i, r in enumerate(rows):
         by[r["label"]].append(i)
@@ -118,6 +113,65 @@ def coverage(vectors, data):
         rng.shuffle(g)
         a += g[: len(g) // 2]
         b += g[len(g) // 2:]
+    return a, b
+
+
+def report(name, label, prob, classes, yb):
+    pred = classes[prob.argmax(1)]
+    order = np.argsort(-prob.max(1), kind="stable")
+    top = order[: round(0.8 * len(order))]
+    print(f"| {name} | {label} | {np.mean(pred == yb):.3f} | {np.mean(pred[top] == yb[top]):.3f} |", flush=True)
+
+
+def finetune(data, model_dir, epochs):
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+    torch.manual_seed(0)
+    _, _, rows = read(data)
+    name = data.split("/")[-2]
+    a, b = split(rows)
+    classes = np.array(sorted({r["label"] for r in rows}))
+    index = {c: i for i, c in enumerate(classes)}
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    enc = AutoModel.from_pretrained(model_dir)
+    head = torch.nn.Linear(enc.config.hidden_size, len(classes))
+
+    def embed(texts):
+        t = tok(texts, padding=True, truncation=True, max_length=96, return_tensors="pt")
+        mask = t["attention_mask"].unsqueeze(-1).float()
+        e = (enc(**t).last_hidden_state * mask).sum(1) / mask.sum(1)
+        return torch.nn.functional.normalize(e, dim=-1)
+
+    opt = torch.optim.AdamW([{"params": enc.parameters(), "lr": 3e-5}, {"params": head.parameters(), "lr": 1e-2}])
+    ya = torch.tensor([index[rows[i]["label"]] for i in a])
+    yb = np.array([rows[i]["label"] for i in b])
+    for epoch in range(int(epochs)):
+        enc.train()
+        perm = np.random.default_rng(epoch).permutation(len(a))
+        for s in range(0, len(a), 32):
+            idx = perm[s:s + 32]
+            logits = head(embed([rows[a[i]]["text"] for i in idx])) * 20
+            loss = torch.nn.functional.cross_entropy(logits, ya[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        enc.eval()
+        with torch.no_grad():
+            prob = torch.cat([torch.softmax(head(embed([rows[i]["text"] for i in b[s:s + 128]])) * 20, -1)
+                              for s in range(0, len(b), 128)]).numpy()
+        report(name, f"fine-tuned all-MiniLM-L6-v2 + linear head, epoch {epoch + 1}", prob, classes, yb)
+
+
+def coverage(vectors, data):
+    """Classifier alternatives on the split eval-waves uses (its seed 42)."""
+    from scipy.sparse import csr_matrix, hstack
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.svm import SVC
+    x = np.load(vectors)
+    _, _, rows = read(data)
+    name = data.split("/")[-2]
+    a, b = split(rows)
     ya = np.array([rows[i]["label"] for i in a])
     yb = np.array([rows[i]["label"] for i in b])
     ta = [rows[i]["text"] for i in a]
@@ -135,12 +189,8 @@ def coverage(vectors, data):
     for label, make in models:
         fa, fb, m = make()
         m.fit(fa, ya)
-        prob = m.predict_proba(fb)
-        pred = m.classes_[prob.argmax(1)]
-        order = np.argsort(-prob.max(1), kind="stable")
-        top = order[: round(0.8 * len(order))]
-        print(f"| {name} | {label} | {np.mean(pred == yb):.3f} | {np.mean(pred[top] == yb[top]):.3f} |", flush=True)
+        report(name, label, m.predict_proba(fb), m.classes_, yb)
 
 
 if __name__ == "__main__":
-    {"cluster": cluster, "coverage": coverage}[sys.argv[1]](*sys.argv[2:])
+    {"cluster": cluster, "coverage": coverage, "finetune": finetune}[sys.argv[1]](*sys.argv[2:])

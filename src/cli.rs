@@ -55,17 +55,25 @@ pub enum ForwardChoice {
     RustBert,
 }
 
-/// Flags of `codeframe embed`.
+/// The answer and id columns of an answers file, chosen by header name.
 #[derive(Debug, Args)]
-pub struct EmbedArgs {
-    /// Answers file (CSV, or TSV by .tsv/.tab extension), UTF-8 with a header row.
-    pub input: PathBuf,
+pub struct AnswerColumns {
     /// Header name of the column holding the answers.
     #[arg(long, value_name = "COL")]
     pub text_column: String,
     /// Header name of the id column (default: row numbers from 1).
     #[arg(long, value_name = "COL")]
     pub id_column: Option<String>,
+}
+
+/// Flags of `codeframe embed`.
+#[derive(Debug, Args)]
+pub struct EmbedArgs {
+    /// Answers file (CSV, or TSV by .tsv/.tab extension), UTF-8 with a header row.
+    pub input: PathBuf,
+    /// Columns of the answers file.
+    #[command(flatten)]
+    pub columns: AnswerColumns,
     /// Embedding settings.
     #[command(flatten)]
     pub embedding: EmbedFlags,
@@ -138,12 +146,9 @@ pub enum MethodArg {
 pub struct DiscoverArgs {
     /// Answers file (CSV, or TSV by .tsv/.tab extension), UTF-8 with a header row.
     pub input: PathBuf,
-    /// Header name of the column holding the answers.
-    #[arg(long, value_name = "COL")]
-    pub text_column: String,
-    /// Header name of the id column (default: row numbers from 1).
-    #[arg(long, value_name = "COL")]
-    pub id_column: Option<String>,
+    /// Columns of the answers file.
+    #[command(flatten)]
+    pub columns: AnswerColumns,
     /// Number of groups; "auto" to choose by silhouette among the stable k within --k-range;
     /// "frame" for one group per code of --frame, k-means started from the codes.
     #[arg(long, default_value = "auto")]
@@ -186,15 +191,12 @@ pub struct DiscoverArgs {
 pub struct FitArgs {
     /// Coded answers (CSV, or TSV by extension).
     pub input: PathBuf,
-    /// Header name of the answer column.
-    #[arg(long, value_name = "COL")]
-    pub text_column: String,
+    /// Columns of the answers file.
+    #[command(flatten)]
+    pub columns: AnswerColumns,
     /// Header name of the human code column (empty cells: not coded, left out).
     #[arg(long, value_name = "COL")]
     pub label_column: String,
-    /// Header name of the id column (default: row numbers from 1).
-    #[arg(long, value_name = "COL")]
-    pub id_column: Option<String>,
     /// Code frame (TOML) with the codes' ids, topic groups and descriptions.
     #[arg(long, value_name = "FRAME")]
     pub frame: Option<PathBuf>,
@@ -226,12 +228,9 @@ pub struct ApplyArgs {
     pub frame: PathBuf,
     /// The new wave's answers (CSV, or TSV by extension).
     pub input: PathBuf,
-    /// Header name of the answer column.
-    #[arg(long, value_name = "COL")]
-    pub text_column: String,
-    /// Header name of the id column (default: row numbers from 1).
-    #[arg(long, value_name = "COL")]
-    pub id_column: Option<String>,
+    /// Columns of the answers file.
+    #[command(flatten)]
+    pub columns: AnswerColumns,
     /// Question of a .toml frame the answers belong to.
     #[arg(long, value_name = "ID")]
     pub question: Option<String>,

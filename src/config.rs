@@ -198,8 +198,8 @@ impl EmbedSettings {
         }
         Ok(EmbedSettings {
             input: a.input.clone(),
-            text_column: a.text_column.clone(),
-            id_column: a.id_column.clone(),
+            text_column: a.columns.text_column.clone(),
+            id_column: a.columns.id_column.clone(),
             embedding,
             out,
         })
@@ -300,8 +300,8 @@ impl DiscoverSettings {
         cluster.check(usize::MAX, usize::MAX)?;
         Ok(DiscoverSettings {
             input: a.input.clone(),
-            text_column: a.text_column.clone(),
-            id_column: a.id_column.clone(),
+            text_column: a.columns.text_column.clone(),
+            id_column: a.columns.id_column.clone(),
             cluster,
             frame: a.frame.clone(),
             question: a.question.clone(),
@@ -374,9 +374,9 @@ pub fn fit_settings(a: &crate::cli::FitArgs) -> Result<FitSettings, InputError> 
     let embedding = sentence_embedder(&a.embedding)?;
     Ok(FitSettings {
         input: a.input.clone(),
-        text_column: a.text_column.clone(),
+        text_column: a.columns.text_column.clone(),
         label_column: a.label_column.clone(),
-        id_column: a.id_column.clone(),
+        id_column: a.columns.id_column.clone(),
         frame: a.frame.clone(),
         question: a.question.clone(),
         folds,
@@ -406,8 +406,8 @@ pub fn apply_settings(a: &crate::cli::ApplyArgs) -> Result<ApplySettings, InputE
         frame: a.frame.clone(),
         question: a.question.clone(),
         input: a.input.clone(),
-        text_column: a.text_column.clone(),
-        id_column: a.id_column.clone(),
+        text_column: a.columns.text_column.clone(),
+        id_column: a.columns.id_column.clone(),
         previous: a.previous.clone(),
         multi: a.multi,
         seed: a.seed,

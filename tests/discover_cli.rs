@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{codeframe, root, stderr};
+use common::{codeframe, root, rows, stderr};
 
 fn discover(input: &Path, out: &Path, cache: &Path, extra: &[&str]) -> std::process::Output {
     let mut args = vec![
@@ -21,14 +21,6 @@ fn discover(input: &Path, out: &Path, cache: &Path, extra: &[&str]) -> std::proc
     ];
     args.extend_from_slice(extra);
     codeframe(&args, cache)
-}
-
-fn rows(path: &Path) -> Vec<csv::StringRecord> {
-    csv::Reader::from_path(path)
-        .unwrap()
-        .records()
-        .map(|r| r.unwrap())
-        .collect()
 }
 
 #[test]

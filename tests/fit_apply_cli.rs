@@ -9,7 +9,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{codeframe, root, stderr};
+use common::{codeframe, root, rows, stderr};
 
 fn data(name: &str) -> String {
     root()
@@ -65,14 +65,6 @@ fn apply(
     ];
     args.extend_from_slice(extra);
     codeframe(&args, cache)
-}
-
-fn rows(path: &Path) -> Vec<csv::StringRecord> {
-    csv::Reader::from_path(path)
-        .unwrap()
-        .records()
-        .map(|r| r.unwrap())
-        .collect()
 }
 
 #[test]

@@ -96,17 +96,10 @@ pub fn report_command(
 /// Reads an answers file and passes its warnings (e.g. a Windows-1252 file) to stderr.
 pub fn read_answers_warned(
     input: &std::path::Path,
-    text_column: &str,
-    id_column: Option<&str>,
+    columns: &ReadOptions,
     progress: &Progress,
 ) -> Result<Answers> {
-    let answers = ingest::read_answers(
-        input,
-        &ReadOptions {
-            text_column: text_column.to_string(),
-            id_column: id_column.map(str::to_string),
-        },
-    )?;
+    let answers = ingest::read_answers(input, columns)?;
     for w in &answers.warnings {
         progress.warn(w);
     }
@@ -115,7 +108,7 @@ pub fn read_answers_warned(
 
 /// `codeframe embed`: reads answers, embeds them, writes the matrix, ids and manifest.
 pub fn embed_command(s: &EmbedSettings, progress: &Progress) -> Result<EmbedSummary> {
-    let answers = read_answers_warned(&s.input, &s.text_column, s.id_column.as_deref(), progress)?;
+    let answers = read_answers_warned(&s.input, &s.columns, progress)?;
     let mut manifest = Manifest::new("embed");
     let (mut embedder, mut cache) = build_embedder(&s.embedding, &mut manifest)?;
     let texts = answers.texts();
@@ -131,8 +124,8 @@ pub fn embed_command(s: &EmbedSettings, progress: &Progress) -> Result<EmbedSumm
         .inputs
         .insert(s.input.display().to_string(), answers.sha256.clone());
     manifest
-        .param("text_column", s.text_column.as_str())
-        .param("id_column", s.id_column.clone())
+        .param("text_column", s.columns.text_column.as_str())
+        .param("id_column", s.columns.id_column.clone())
         .param("dim", vectors.dim);
     manifest.outputs = [&s.out.npy, &s.out.ids, &s.out.manifest]
         .iter()

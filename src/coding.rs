@@ -40,12 +40,10 @@ pub const MULTI_RATIO: f32 = 0.9;
 pub struct FitSettings {
     /// Coded answers.
     pub input: PathBuf,
-    /// Answer text column.
-    pub text_column: String,
+    /// Answer text and id columns.
+    pub columns: ReadOptions,
     /// Human code column.
     pub label_column: String,
-    /// Id column, if any.
-    pub id_column: Option<String>,
     /// Code frame (TOML) giving ids, groups and descriptions.
     pub frame: Option<PathBuf>,
     /// The frame's question.
@@ -71,10 +69,8 @@ pub struct ApplySettings {
     pub question: Option<String>,
     /// The wave's answers.
     pub input: PathBuf,
-    /// Answer text column.
-    pub text_column: String,
-    /// Id column, if any.
-    pub id_column: Option<String>,
+    /// Answer text and id columns.
+    pub columns: ReadOptions,
     /// An earlier apply's output folder to compare shares with.
     pub previous: Option<PathBuf>,
     /// Give every code whose score passes its threshold.
@@ -116,13 +112,7 @@ pub fn fit_command(s: &FitSettings, progress: &Progress) -> Result<LearnedFrame>
                 .unwrap_or_default()
         })
         .collect();
-    let answers = ingest::answers_from_table(
-        table,
-        &ReadOptions {
-            text_column: s.text_column.clone(),
-            id_column: s.id_column.clone(),
-        },
-    )?;
+    let answers = ingest::answers_from_table(table, &s.columns)?;
     for w in &answers.warnings {
         progress.warn(w);
     }
@@ -305,7 +295,7 @@ pub fn fit_command(s: &FitSettings, progress: &Progress) -> Result<LearnedFrame>
     }
     manifest.seed = Some(s.seed);
     manifest
-        .param("text_column", s.text_column.as_str())
+        .param("text_column", s.columns.text_column.as_str())
         .param("label_column", s.label_column.as_str())
         .param("folds", folds)
         .param("target_precision", s.target_precision);
@@ -555,12 +545,7 @@ pub fn apply_command(s: &ApplySettings, progress: &Progress) -> Result<Applicati
         };
         FrameSource::Learned(Box::new(f))
     };
-    let answers = crate::app::read_answers_warned(
-        &s.input,
-        &s.text_column,
-        s.id_column.as_deref(),
-        progress,
-    )?;
+    let answers = crate::app::read_answers_warned(&s.input, &s.columns, progress)?;
     fsio::create_dir_all(&s.out)?;
     let mut manifest = Manifest::new("apply");
     let (mut embedder, mut cache) = build_embedder(&embedding, &mut manifest)?;
@@ -742,8 +727,8 @@ pub fn apply_command(s: &ApplySettings, progress: &Progress) -> Result<Applicati
     manifest
         .param("input", s.input.display().to_string())
         .param("question", app_question.clone())
-        .param("text_column", s.text_column.as_str())
-        .param("id_column", s.id_column.clone())
+        .param("text_column", s.columns.text_column.as_str())
+        .param("id_column", s.columns.id_column.clone())
         .param("multi", s.multi);
     let map = crate::cluster::map_2d(&vectors.data, dim)?
         .into_iter()

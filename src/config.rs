@@ -7,13 +7,15 @@ use tch::Device;
 use crate::agree::command::{AgreeSettings, JoinSpec};
 use crate::agree::AgreeOptions;
 use crate::cli::{
-    DiscoverArgs, EmbedArgs, EmbedFlags, EmbedderChoice, ForwardChoice, MethodArg, NameLevel,
+    AnswerColumns, DiscoverArgs, EmbedArgs, EmbedFlags, EmbedderChoice, ForwardChoice, MethodArg,
+    NameLevel,
 };
 use crate::cluster::{ClusterParams, KChoice, Method};
 use crate::coding::{ApplySettings, FitSettings};
 use crate::embed::minilm::{Forward, DEFAULT_BATCH_SIZE, DEFAULT_BATCH_TOKENS};
 use crate::embed::{model_dir, Cache, Precision};
 use crate::error::{InputError, Result};
+use crate::ingest::ReadOptions;
 
 /// Checked embedder settings.
 #[derive(Debug, Clone)]
@@ -43,10 +45,8 @@ pub struct EmbedderSettings {
 pub struct EmbedSettings {
     /// Answers file.
     pub input: PathBuf,
-    /// Text column.
-    pub text_column: String,
-    /// Id column, if any.
-    pub id_column: Option<String>,
+    /// Answer text and id columns.
+    pub columns: ReadOptions,
     /// The embedder.
     pub embedding: EmbedderSettings,
     /// Output paths.
@@ -198,8 +198,7 @@ impl EmbedSettings {
         }
         Ok(EmbedSettings {
             input: a.input.clone(),
-            text_column: a.columns.text_column.clone(),
-            id_column: a.columns.id_column.clone(),
+            columns: read_options(&a.columns),
             embedding,
             out,
         })
@@ -211,10 +210,8 @@ impl EmbedSettings {
 pub struct DiscoverSettings {
     /// Answers file.
     pub input: PathBuf,
-    /// Text column.
-    pub text_column: String,
-    /// Id column, if any.
-    pub id_column: Option<String>,
+    /// Answer text and id columns.
+    pub columns: ReadOptions,
     /// Clustering parameters (checked against the data later).
     pub cluster: ClusterParams,
     /// Frame file, if any.
@@ -259,6 +256,14 @@ pub fn parse_k(k: &str, range: &str) -> Result<KChoice, InputError> {
     })
 }
 
+/// The answers file's columns as the reader takes them.
+fn read_options(c: &AnswerColumns) -> ReadOptions {
+    ReadOptions {
+        text_column: c.text_column.clone(),
+        id_column: c.id_column.clone(),
+    }
+}
+
 impl DiscoverSettings {
     /// Checks every flag; touches no model and reads no data.
     pub fn from_args(a: &DiscoverArgs) -> Result<Self, InputError> {
@@ -300,8 +305,7 @@ impl DiscoverSettings {
         cluster.check(usize::MAX, usize::MAX)?;
         Ok(DiscoverSettings {
             input: a.input.clone(),
-            text_column: a.columns.text_column.clone(),
-            id_column: a.columns.id_column.clone(),
+            columns: read_options(&a.columns),
             cluster,
             frame: a.frame.clone(),
             question: a.question.clone(),
@@ -374,9 +378,8 @@ pub fn fit_settings(a: &crate::cli::FitArgs) -> Result<FitSettings, InputError> 
     let embedding = sentence_embedder(&a.embedding)?;
     Ok(FitSettings {
         input: a.input.clone(),
-        text_column: a.columns.text_column.clone(),
+        columns: read_options(&a.columns),
         label_column: a.label_column.clone(),
-        id_column: a.columns.id_column.clone(),
         frame: a.frame.clone(),
         question: a.question.clone(),
         folds,
@@ -406,8 +409,7 @@ pub fn apply_settings(a: &crate::cli::ApplyArgs) -> Result<ApplySettings, InputE
         frame: a.frame.clone(),
         question: a.question.clone(),
         input: a.input.clone(),
-        text_column: a.columns.text_column.clone(),
-        id_column: a.columns.id_column.clone(),
+        columns: read_options(&a.columns),
         previous: a.previous.clone(),
         multi: a.multi,
         seed: a.seed,

@@ -84,12 +84,7 @@ pub fn discover_command(s: &DiscoverSettings, progress: &Progress) -> Result<Dis
         Some(path) => Some(Frame::read_for(path, s.question.as_deref(), &s.input)?),
         None => None,
     };
-    let answers = crate::app::read_answers_warned(
-        &s.input,
-        &s.text_column,
-        s.id_column.as_deref(),
-        progress,
-    )?;
+    let answers = crate::app::read_answers_warned(&s.input, &s.columns, progress)?;
     // Grouped answers in canonical order (by text, then row) so row order cannot matter.
     let mut keep: Vec<usize> = (0..answers.rows.len())
         .filter(|&i| set_aside(&answers.rows[i].text).is_none())
@@ -231,8 +226,8 @@ pub fn discover_command(s: &DiscoverSettings, progress: &Progress) -> Result<Dis
     manifest.seed = Some(s.cluster.seed);
     manifest
         .param("input", s.input.display().to_string())
-        .param("text_column", s.text_column.as_str())
-        .param("id_column", s.id_column.clone())
+        .param("text_column", s.columns.text_column.as_str())
+        .param("id_column", s.columns.id_column.clone())
         .param("k", format!("{:?}", s.cluster.k))
         .param("k_chosen", clustering.k)
         .param("restarts", s.cluster.n_runs)

@@ -69,7 +69,8 @@ pub struct AnswerColumns {
 /// Flags of `codeframe embed`.
 #[derive(Debug, Args)]
 pub struct EmbedArgs {
-    /// Answers file (CSV, or TSV by .tsv/.tab extension), UTF-8 with a header row.
+    /// Answers file with a header row: CSV, TSV (.tsv/.tab) or an Excel workbook (.xlsx, first
+    /// worksheet).
     pub input: PathBuf,
     /// Columns of the answers file.
     #[command(flatten)]
@@ -144,7 +145,8 @@ pub enum MethodArg {
 /// Flags of `codeframe discover`.
 #[derive(Debug, Args)]
 pub struct DiscoverArgs {
-    /// Answers file (CSV, or TSV by .tsv/.tab extension), UTF-8 with a header row.
+    /// Answers file with a header row: CSV, TSV (.tsv/.tab) or an Excel workbook (.xlsx, first
+    /// worksheet).
     pub input: PathBuf,
     /// Columns of the answers file.
     #[command(flatten)]
@@ -189,7 +191,7 @@ pub struct DiscoverArgs {
 /// Flags of `codeframe fit`.
 #[derive(Debug, Args)]
 pub struct FitArgs {
-    /// Coded answers (CSV, or TSV by extension).
+    /// Coded answers with a header row: CSV, TSV (.tsv/.tab) or Excel (.xlsx).
     pub input: PathBuf,
     /// Columns of the answers file.
     #[command(flatten)]
@@ -226,7 +228,7 @@ pub struct ApplyArgs {
     /// A frame written by `codeframe fit` (.json), or a code frame (.toml) to code zero-shot
     /// from its codes' descriptions.
     pub frame: PathBuf,
-    /// The new wave's answers (CSV, or TSV by extension).
+    /// The new wave's answers with a header row: CSV, TSV (.tsv/.tab) or Excel (.xlsx).
     pub input: PathBuf,
     /// Columns of the answers file.
     #[command(flatten)]
@@ -269,7 +271,8 @@ pub struct ReportArgs {
 /// Flags of `codeframe agree`.
 #[derive(Debug, Args)]
 pub struct AgreeArgs {
-    /// File with one row per answer and one column per coder (CSV, or TSV by extension).
+    /// File with one row per answer and one column per coder: CSV, TSV (.tsv/.tab) or Excel
+    /// (.xlsx).
     pub input: PathBuf,
     /// Coder columns, comma-separated; an empty cell means "not coded by this coder".
     #[arg(long, value_name = "COL,COL", value_delimiter = ',', required = true)]
@@ -277,7 +280,7 @@ pub struct AgreeArgs {
     /// Id column, in the input and in every --join file.
     #[arg(long, value_name = "COL", default_value = "id")]
     pub id_column: String,
-    /// Adds a coder from another file by id, e.g. a discover run's
+    /// Adds a coder from another file (CSV, TSV or .xlsx) by id, e.g. a discover run's
     /// out/q7/assignments.csv:group_name; =NAME names the coder (default: folder/COL).
     #[arg(long, value_name = "FILE:COL[=NAME]")]
     pub join: Vec<String>,
@@ -312,13 +315,13 @@ pub enum EvalMode {
 /// Flags of `codeframe evaluate`.
 #[derive(Debug, Args)]
 pub struct EvaluateArgs {
-    /// Predictions file (e.g. a discover or apply assignments.csv).
+    /// Predictions file (e.g. a discover or apply assignments.csv): CSV, TSV or .xlsx.
     #[arg(long, value_name = "FILE")]
     pub pred: PathBuf,
     /// Column of the predicted group or code.
     #[arg(long, value_name = "COL")]
     pub pred_column: String,
-    /// File with the human codes.
+    /// File with the human codes: CSV, TSV or .xlsx.
     #[arg(long, value_name = "FILE")]
     pub gold: PathBuf,
     /// Column of the human code.

@@ -1,94 +1,91 @@
-//! Settings: raw flags turned into checked settings before any expensive work starts.
+//! Settings: raw flags turned into checked settings before any expensive work starts — every
+//! file and folder checked, every number in range, the library's parameter errors turned into
+//! hints that name the flag.
 
 use std::path::{Path, PathBuf};
 
 use tch::Device;
 
-use crate::agree::command::{AgreeSettings, JoinSpec};
 use crate::agree::AgreeOptions;
 use crate::cli::{
-    AnswerColumns, DiscoverArgs, EmbedArgs, EmbedFlags, EmbedderChoice, ForwardChoice, MethodArg,
-    NameLevel,
+    AgreeArgs, AnswerColumns, ApplyArgs, DiscoverArgs, EmbedArgs, EmbedFlags, EmbedderChoice,
+    EvalMode, EvaluateArgs, FitArgs, ForwardChoice, MethodArg, NameLevel, ReportArgs,
 };
-use crate::cluster::{ClusterParams, KChoice, Method};
-use crate::coding::{ApplySettings, FitSettings};
+use crate::cluster::{ClusterParams, KChoice, Method, ParamError};
+use crate::embed::cpu::CpuInfo;
 use crate::embed::minilm::{Forward, DEFAULT_BATCH_SIZE, DEFAULT_BATCH_TOKENS};
+use crate::embed::spec::{Backend, EmbedderSpec, ModelSpec, MINILM};
 use crate::embed::{model_dir, Cache, Precision};
-use crate::error::{InputError, Result};
+use crate::error::InputError;
 use crate::ingest::ReadOptions;
+use crate::rundir;
 
-/// Checked embedder settings.
-#[derive(Debug, Clone)]
-pub struct EmbedderSettings {
-    /// Backend.
-    pub embedder: EmbedderChoice,
-    /// Precision.
-    pub precision: Precision,
-    /// Device.
-    pub device: Device,
-    /// Most texts per batch.
-    pub batch_size: usize,
-    /// Most padded tokens per batch.
-    pub batch_tokens: usize,
-    /// libtorch threads.
-    pub threads: usize,
-    /// Model folder.
-    pub model_dir: PathBuf,
-    /// Forward pass.
-    pub forward: Forward,
-    /// Cache folder, unless caching is off.
-    pub cache_dir: Option<PathBuf>,
-}
+type Checked<T> = Result<T, InputError>;
 
-/// Checked settings of `codeframe embed`.
-#[derive(Debug, Clone)]
-pub struct EmbedSettings {
-    /// Answers file.
-    pub input: PathBuf,
-    /// Answer text and id columns.
-    pub columns: ReadOptions,
-    /// The embedder.
-    pub embedding: EmbedderSettings,
-    /// Output paths.
-    pub out: OutPaths,
-}
-
-/// Where `embed` writes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutPaths {
-    /// The matrix.
-    pub npy: PathBuf,
-    /// Row, id, line and status per input row.
-    pub ids: PathBuf,
-    /// The run record.
-    pub manifest: PathBuf,
-}
-
-impl OutPaths {
-    /// `X.npy` → `X.npy`, `X.ids.csv`, `X.manifest.json`.
-    pub fn for_npy(npy: &Path) -> Result<Self, InputError> {
-        if npy.extension().and_then(|e| e.to_str()) != Some("npy") {
-            return Err(InputError::flag(
-                format!("--out {} does not end in .npy", npy.display()),
-                "name the output FILE.npy",
-            ));
-        }
-        let stem = npy.with_extension("");
-        let sibling = |suffix: &str| {
-            let mut s = stem.clone().into_os_string();
-            s.push(suffix);
-            PathBuf::from(s)
-        };
-        Ok(OutPaths {
-            npy: npy.to_path_buf(),
-            ids: sibling(".ids.csv"),
-            manifest: sibling(".manifest.json"),
-        })
+/// Refuses a path that is not an existing file; `flag` names where it was given.
+pub fn existing_file(path: &Path, what: &str, flag: &str) -> Checked<()> {
+    if path.is_file() {
+        Ok(())
+    } else {
+        Err(InputError::file(
+            path,
+            None,
+            format!("no such {what}"),
+            format!("check the path given to {flag}"),
+        ))
     }
 }
 
+/// Refuses an output file whose folder does not exist.
+fn output_folder_exists(out: &Path, flag: &str) -> Checked<()> {
+    match out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(parent) if !parent.is_dir() => Err(InputError::flag(
+            format!(
+                "the folder of {flag} {}, {}, does not exist",
+                out.display(),
+                parent.display()
+            ),
+            format!("create it first or choose another {flag}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The flag hint for a clustering parameter error.
+pub fn cluster_error(e: ParamError) -> InputError {
+    let fix = match e {
+        ParamError::NoRestarts => "pass --restarts 10".to_string(),
+        ParamError::NoIterations => "leave the iteration cap at 300".to_string(),
+        ParamError::SeededNeedsKMeans(_) => "pass --method kmeans, or a numeric --k".to_string(),
+        ParamError::TooManyPoints { .. } => "pass --method kmeans".to_string(),
+        ParamError::ZeroK => "pass --k 2 or more, or --k auto".to_string(),
+        ParamError::MoreGroupsThanAnswers { distinct, .. } => {
+            format!("pass --k {distinct} or fewer")
+        }
+        ParamError::BadRange { .. } => "pass --k-range 2..15".to_string(),
+        ParamError::TooFewForRange { .. } => "pass a fixed --k".to_string(),
+    };
+    let problem = match e {
+        ParamError::SeededNeedsKMeans(m) => {
+            format!("--k frame starts k-means from the codes; it does not work with --method {m}")
+        }
+        ParamError::ZeroK => "--k must be at least 1".to_string(),
+        ParamError::MoreGroupsThanAnswers { k, distinct } => {
+            format!("--k {k} asks for more groups than the {distinct} distinct answers")
+        }
+        ParamError::TooFewForRange { min, distinct } => {
+            format!("--k auto needs at least {min} distinct answers; there are {distinct}")
+        }
+        ParamError::BadRange { min, max } => {
+            format!("the --k-range {min}..{max} is empty or starts below 2")
+        }
+        other => other.to_string(),
+    };
+    InputError::flag(problem, fix)
+}
+
 /// Parses `cpu`, `cuda` or `cuda:N` and checks libtorch can see the device.
-pub fn parse_device(s: &str) -> Result<Device, InputError> {
+pub fn parse_device(s: &str) -> Checked<Device> {
     let no_cuda = || {
         InputError::flag(
             format!("--device {s}: libtorch sees no CUDA device on this machine"),
@@ -115,91 +112,166 @@ pub fn parse_device(s: &str) -> Result<Device, InputError> {
     }
 }
 
-/// Refuses an input path that is not a file.
-pub fn existing_input(path: &Path) -> Result<(), InputError> {
-    if path.is_file() {
-        Ok(())
-    } else {
-        Err(InputError::file(
-            path,
-            None,
-            "no such file",
-            "check the path of the answers file",
-        ))
+/// Refuses bf16 on a CPU without bfloat16 instructions, where it runs several times slower
+/// than f32.
+pub fn check_precision(p: Precision, device: Device, cpu: &CpuInfo) -> Checked<()> {
+    if p == Precision::Bf16 && device == Device::Cpu && !cpu.has_bf16() {
+        return Err(InputError::flag(
+            format!(
+                "--precision bf16: this CPU ({}) has no bfloat16 instructions (avx512_bf16 or \
+                 amx_bf16), so bf16 would run several times slower than f32",
+                cpu.model
+            ),
+            "use --precision f32 (the default)",
+        ));
     }
+    Ok(())
 }
 
-impl EmbedderSettings {
-    /// Checks the embedding flags; touches no model.
-    pub fn from_flags(a: &EmbedFlags) -> Result<Self, InputError> {
-        let precision: Precision = a
-            .precision
-            .parse()
-            .map_err(|e: String| InputError::flag(e, "pass --precision f32 or --precision bf16"))?;
-        let device = parse_device(&a.device)?;
-        let batch_size = a.batch_size.unwrap_or(DEFAULT_BATCH_SIZE);
-        if batch_size == 0 {
-            return Err(InputError::flag(
-                "--batch-size must be at least 1",
-                format!("leave it out to use {DEFAULT_BATCH_SIZE}"),
-            ));
-        }
-        let batch_tokens = a.batch_tokens.unwrap_or(DEFAULT_BATCH_TOKENS);
-        if batch_tokens == 0 {
-            return Err(InputError::flag(
-                "--batch-tokens must be at least 1",
-                format!("leave it out to use {DEFAULT_BATCH_TOKENS}"),
-            ));
-        }
-        let cores = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1);
-        let threads = a.threads.unwrap_or(cores);
-        if threads == 0 {
-            return Err(InputError::flag(
-                "--threads must be at least 1",
-                "leave out --threads to use every core",
-            ));
-        }
-        Ok(EmbedderSettings {
-            embedder: a.embedder,
-            precision,
+/// Checks the embedding flags into an embedder spec; touches no model.
+pub fn embedder_spec(a: &EmbedFlags) -> Checked<EmbedderSpec> {
+    let precision: Precision = a
+        .precision
+        .parse()
+        .map_err(|e: String| InputError::flag(e, "pass --precision f32 or --precision bf16"))?;
+    let device = parse_device(&a.device)?;
+    if a.embedder == EmbedderChoice::Minilm {
+        check_precision(precision, device, &CpuInfo::detect())?;
+    }
+    let positive = |v: Option<usize>, default: usize, flag: &str| match v {
+        Some(0) => Err(InputError::flag(
+            format!("{flag} must be at least 1"),
+            format!("leave it out to use {default}"),
+        )),
+        v => Ok(v.unwrap_or(default)),
+    };
+    let batch_size = positive(a.batch_size, DEFAULT_BATCH_SIZE, "--batch-size")?;
+    let batch_tokens = positive(a.batch_tokens, DEFAULT_BATCH_TOKENS, "--batch-tokens")?;
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let threads = positive(a.threads, cores, "--threads")?;
+    let model: &'static ModelSpec = &MINILM;
+    let backend = match a.embedder {
+        EmbedderChoice::Minilm => Backend::Sentence {
+            model,
+            dir: a
+                .model_dir
+                .clone()
+                .unwrap_or_else(|| model_dir::default_dir(model)),
             device,
+            precision,
             batch_size,
             batch_tokens,
-            threads,
-            model_dir: a.model_dir.clone().unwrap_or_else(model_dir::default_dir),
             forward: match a.forward {
                 ForwardChoice::Fused => Forward::Fused,
                 ForwardChoice::RustBert => Forward::RustBert,
             },
-            cache_dir: if a.no_cache {
-                None
-            } else {
-                a.cache_dir.clone().or_else(Cache::default_dir)
-            },
+        },
+        EmbedderChoice::Tfidf => Backend::Tfidf,
+    };
+    let cache_dir = if a.no_cache {
+        None
+    } else {
+        a.cache_dir.clone().or_else(Cache::default_dir)
+    };
+    if let Some(d) = &cache_dir {
+        if d.exists() && !d.is_dir() {
+            return Err(InputError::file(
+                d,
+                None,
+                "the embedding cache is not a folder",
+                "pass --cache-dir with a folder, or --no-cache",
+            ));
+        }
+    }
+    Ok(EmbedderSpec {
+        backend,
+        threads,
+        cache_dir,
+    })
+}
+
+/// Embedding settings for a code frame, which works on sentence embeddings only.
+fn sentence_embedder(flags: &EmbedFlags) -> Checked<EmbedderSpec> {
+    let spec = embedder_spec(flags)?;
+    if !spec.is_sentence_model() {
+        return Err(InputError::flag(
+            "a code frame works on sentence embeddings",
+            "leave out --embedder, or pass --embedder minilm",
+        ));
+    }
+    Ok(spec)
+}
+
+/// The answers file's columns as the reader takes them.
+fn read_options(c: &AnswerColumns) -> ReadOptions {
+    ReadOptions {
+        text_column: c.text_column.clone(),
+        id_column: c.id_column.clone(),
+    }
+}
+
+/// Where `embed` writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutPaths {
+    /// The matrix.
+    pub npy: PathBuf,
+    /// Row, id, line and status per input row.
+    pub ids: PathBuf,
+    /// The run record.
+    pub manifest: PathBuf,
+}
+
+impl OutPaths {
+    /// `X.npy` → `X.npy`, `X.ids.csv`, `X.manifest.json`.
+    pub fn for_npy(npy: &Path) -> Checked<Self> {
+        if npy.extension().and_then(|e| e.to_str()) != Some("npy") {
+            return Err(InputError::flag(
+                format!("--out {} does not end in .npy", npy.display()),
+                "name the output FILE.npy",
+            ));
+        }
+        let stem = npy.with_extension("");
+        let sibling = |suffix: &str| {
+            let mut s = stem.clone().into_os_string();
+            s.push(suffix);
+            PathBuf::from(s)
+        };
+        Ok(OutPaths {
+            npy: npy.to_path_buf(),
+            ids: sibling(".ids.csv"),
+            manifest: sibling(".manifest.json"),
         })
     }
 }
 
+/// Checked settings of `codeframe embed`.
+#[derive(Debug, Clone)]
+pub struct EmbedSettings {
+    /// Answers file.
+    pub input: PathBuf,
+    /// Answer text and id columns.
+    pub columns: ReadOptions,
+    /// The embedder.
+    pub embedding: EmbedderSpec,
+    /// Output paths.
+    pub out: OutPaths,
+}
+
 impl EmbedSettings {
     /// Checks every flag; touches no model and reads no data.
-    pub fn from_args(a: &EmbedArgs) -> Result<Self, InputError> {
-        existing_input(&a.input)?;
-        let embedding = EmbedderSettings::from_flags(&a.embedding)?;
+    pub fn from_args(a: &EmbedArgs) -> Checked<Self> {
+        existing_file(&a.input, "answers file", "codeframe embed")?;
         let out = OutPaths::for_npy(&a.out)?;
-        if let Some(parent) = a.out.parent().filter(|p| !p.as_os_str().is_empty()) {
-            if !parent.is_dir() {
-                return Err(InputError::flag(
-                    format!("the folder of --out, {}, does not exist", parent.display()),
-                    "create it first or choose another --out",
-                ));
-            }
+        output_folder_exists(&a.out, "--out")?;
+        for p in [&out.npy, &out.ids, &out.manifest] {
+            rundir::check_out_file(p, &[&a.input], "--out")?;
         }
         Ok(EmbedSettings {
             input: a.input.clone(),
             columns: read_options(&a.columns),
-            embedding,
+            embedding: embedder_spec(&a.embedding)?,
             out,
         })
     }
@@ -221,13 +293,15 @@ pub struct DiscoverSettings {
     /// Name after topic groups rather than codes.
     pub topic_groups: bool,
     /// The embedder.
-    pub embedding: EmbedderSettings,
+    pub embedding: EmbedderSpec,
     /// Output folder.
     pub out: PathBuf,
+    /// Also write the report page.
+    pub report: bool,
 }
 
-/// Parses `--k` (`auto` or a number) with `--k-range MIN..MAX`.
-pub fn parse_k(k: &str, range: &str) -> Result<KChoice, InputError> {
+/// Parses `--k` (a number, `auto` or `frame`) with `--k-range MIN..MAX`.
+pub fn parse_k(k: &str, range: &str) -> Checked<KChoice> {
     if k == "frame" {
         return Ok(KChoice::FromFrame);
     }
@@ -256,28 +330,13 @@ pub fn parse_k(k: &str, range: &str) -> Result<KChoice, InputError> {
     })
 }
 
-/// The answers file's columns as the reader takes them.
-fn read_options(c: &AnswerColumns) -> ReadOptions {
-    ReadOptions {
-        text_column: c.text_column.clone(),
-        id_column: c.id_column.clone(),
-    }
-}
-
 impl DiscoverSettings {
     /// Checks every flag; touches no model and reads no data.
-    pub fn from_args(a: &DiscoverArgs) -> Result<Self, InputError> {
-        existing_input(&a.input)?;
+    pub fn from_args(a: &DiscoverArgs) -> Checked<Self> {
+        existing_file(&a.input, "answers file", "codeframe discover")?;
         let k = parse_k(&a.k, &a.k_range)?;
         if let Some(f) = &a.frame {
-            if !f.is_file() {
-                return Err(InputError::file(
-                    f,
-                    None,
-                    "no such frame file",
-                    "check the path given to --frame",
-                ));
-            }
+            existing_file(f, "frame file", "--frame")?;
         }
         if k == KChoice::FromFrame && a.frame.is_none() {
             return Err(InputError::flag(
@@ -302,7 +361,14 @@ impl DiscoverSettings {
             ..ClusterParams::default()
         };
         // Checked here for the flags alone; the data-dependent checks run once answers are read.
-        cluster.check(usize::MAX, usize::MAX)?;
+        cluster
+            .check(usize::MAX, usize::MAX)
+            .map_err(cluster_error)?;
+        let inputs: Vec<&Path> = [Some(a.input.as_path()), a.frame.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        rundir::check_out_dir(&a.out, &inputs)?;
         Ok(DiscoverSettings {
             input: a.input.clone(),
             columns: read_options(&a.columns),
@@ -310,164 +376,378 @@ impl DiscoverSettings {
             frame: a.frame.clone(),
             question: a.question.clone(),
             topic_groups: a.level == NameLevel::Groups,
-            embedding: EmbedderSettings::from_flags(&a.embedding)?,
+            embedding: embedder_spec(&a.embedding)?,
+            out: a.out.clone(),
+            report: a.report,
+        })
+    }
+}
+
+/// Checked settings of `codeframe evaluate`.
+#[derive(Debug, Clone)]
+pub struct EvaluateSettings {
+    /// Predictions file.
+    pub pred: PathBuf,
+    /// Its label column.
+    pub pred_column: String,
+    /// Human codes file.
+    pub gold: PathBuf,
+    /// Its label column.
+    pub gold_column: String,
+    /// Id column of both.
+    pub id_column: String,
+    /// Codes, groups, or decided from the labels.
+    pub mode: EvalMode,
+    /// JSON output (stdout when absent).
+    pub out: Option<PathBuf>,
+}
+
+impl EvaluateSettings {
+    /// Checks every flag; reads no data.
+    pub fn from_args(a: &EvaluateArgs) -> Checked<Self> {
+        existing_file(&a.pred, "file", "--pred")?;
+        existing_file(&a.gold, "file", "--gold")?;
+        if let Some(out) = &a.out {
+            output_folder_exists(out, "--out")?;
+            rundir::check_out_file(out, &[&a.pred, &a.gold], "--out")?;
+        }
+        Ok(EvaluateSettings {
+            pred: a.pred.clone(),
+            pred_column: a.pred_column.clone(),
+            gold: a.gold.clone(),
+            gold_column: a.gold_column.clone(),
+            id_column: a.id_column.clone(),
+            mode: a.mode,
             out: a.out.clone(),
         })
     }
 }
 
-fn must_be_file(path: &Path, what: &str) -> Result<(), InputError> {
-    if path.is_file() {
-        Ok(())
-    } else {
-        Err(InputError::file(
-            path,
-            None,
-            format!("no such {what}"),
-            "check the path",
-        ))
-    }
+/// A coder column taken from another file by id (`--join FILE:COL[=NAME]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JoinSpec {
+    /// The other file.
+    pub path: PathBuf,
+    /// Its column holding the codes.
+    pub column: String,
+    /// The coder's name in the output.
+    pub name: String,
 }
 
-/// Embedding settings for a code frame, which works on sentence embeddings only.
-fn sentence_embedder(flags: &EmbedFlags) -> Result<EmbedderSettings, InputError> {
-    let embedding = EmbedderSettings::from_flags(flags)?;
-    if embedding.embedder != EmbedderChoice::Minilm {
-        return Err(InputError::flag(
-            "a code frame works on sentence embeddings",
-            "leave out --embedder, or pass --embedder minilm",
-        ));
-    }
-    Ok(embedding)
-}
-
-/// Checks the flags of `codeframe fit`; touches no data.
-pub fn fit_settings(a: &crate::cli::FitArgs) -> Result<FitSettings, InputError> {
-    existing_input(&a.input)?;
-    if let Some(f) = &a.frame {
-        must_be_file(f, "frame file")?;
-    }
-    let folds = if a.folds.eq_ignore_ascii_case("loo") {
-        usize::MAX
-    } else {
-        match a.folds.parse::<usize>() {
-            Ok(n) if n >= 2 => n,
-            _ => {
-                return Err(InputError::flag(
-                    format!(
-                        "--folds {} is not a number of folds (2 or more) or loo",
-                        a.folds
-                    ),
-                    "pass --folds 5, or --folds loo for leave-one-out",
-                ))
-            }
+impl JoinSpec {
+    /// Parses `FILE:COL` or `FILE:COL=NAME` (split at the last `:`). The default name is the
+    /// file's folder and the column, e.g. `q7-run/group_name`, so two runs' `assignments.csv`
+    /// stay apart.
+    pub fn parse(s: &str) -> Checked<JoinSpec> {
+        let bad = || {
+            InputError::flag(
+                format!("--join {s:?} is not FILE:COLUMN"),
+                "pass e.g. --join out/q7/assignments.csv:group_name (add =NAME to name the coder)",
+            )
+        };
+        let (file, rest) = s.rsplit_once(':').ok_or_else(bad)?;
+        let (column, name) = match rest.split_once('=') {
+            Some((c, n)) => (c.trim(), Some(n.trim())),
+            None => (rest.trim(), None),
+        };
+        if file.is_empty() || column.is_empty() || name == Some("") {
+            return Err(bad());
         }
-    };
-    if !(a.target_precision > 0.0 && a.target_precision <= 1.0) {
-        return Err(InputError::flag(
-            format!("--target-precision {} is not in (0, 1]", a.target_precision),
-            "pass a precision such as 0.85",
-        ));
+        let path = PathBuf::from(file);
+        let name = match name {
+            Some(n) => n.to_string(),
+            None => {
+                let folder = path
+                    .parent()
+                    .and_then(|p| p.file_name())
+                    .map(|f| f.to_string_lossy().into_owned());
+                match folder {
+                    Some(f) if !f.is_empty() => format!("{f}/{column}"),
+                    _ => column.to_string(),
+                }
+            }
+        };
+        Ok(JoinSpec {
+            path,
+            column: column.to_string(),
+            name,
+        })
     }
-    if a.out.extension().and_then(|e| e.to_str()) != Some("json") {
-        return Err(InputError::flag(
-            format!("--out {} does not end in .json", a.out.display()),
-            "name the frame file FRAME.json",
-        ));
-    }
-    let embedding = sentence_embedder(&a.embedding)?;
-    Ok(FitSettings {
-        input: a.input.clone(),
-        columns: read_options(&a.columns),
-        label_column: a.label_column.clone(),
-        frame: a.frame.clone(),
-        question: a.question.clone(),
-        folds,
-        target_precision: a.target_precision,
-        seed: a.seed,
-        embedding,
-        out: a.out.clone(),
-    })
 }
 
-/// Checks the flags of `codeframe apply`; touches no data.
-pub fn apply_settings(a: &crate::cli::ApplyArgs) -> Result<ApplySettings, InputError> {
-    must_be_file(&a.frame, "frame file")?;
-    existing_input(&a.input)?;
-    if let Some(p) = &a.previous {
-        if !p.is_dir() {
-            return Err(InputError::file(
-                p,
-                None,
-                "no such folder",
-                "pass the output folder of an earlier `codeframe apply` to --previous",
+/// Checked settings of `codeframe agree`.
+#[derive(Debug, Clone)]
+pub struct AgreeSettings {
+    /// The file with the coder columns (and ids, and usually the text).
+    pub input: PathBuf,
+    /// Coder columns of `input`.
+    pub coders: Vec<String>,
+    /// Id column, in `input` and in every joined file.
+    pub id_column: String,
+    /// Text column for disagreements.csv (default: `text` when present).
+    pub text_column: Option<String>,
+    /// Coders from other files.
+    pub joins: Vec<JoinSpec>,
+    /// Bootstrap resamples and seed.
+    pub options: AgreeOptions,
+    /// JSON output (stdout when absent).
+    pub out: Option<PathBuf>,
+    /// disagreements.csv (default: beside `out`).
+    pub disagreements: Option<PathBuf>,
+}
+
+impl AgreeSettings {
+    /// Checks every flag and file path; reads no data.
+    pub fn from_args(a: &AgreeArgs) -> Checked<Self> {
+        existing_file(&a.input, "file", "codeframe agree")?;
+        let joins = a
+            .join
+            .iter()
+            .map(|j| JoinSpec::parse(j))
+            .collect::<Checked<Vec<_>>>()?;
+        for j in &joins {
+            existing_file(&j.path, "file", "--join")?;
+        }
+        let coders: Vec<String> = a.coders.iter().map(|c| c.trim().to_string()).collect();
+        if coders.iter().any(String::is_empty) {
+            return Err(InputError::flag(
+                "--coders has an empty column name",
+                "pass the coder columns' header names, e.g. --coders coder_a,coder_b",
             ));
         }
+        if coders.len() + joins.len() < 2 {
+            return Err(InputError::flag(
+                "agreement needs at least two coders",
+                "name two or more columns in --coders, or add one with --join FILE:COL",
+            ));
+        }
+        let out = a.out.as_ref().filter(|p| p.as_os_str() != "-").cloned();
+        let disagreements = a
+            .disagreements
+            .clone()
+            .or_else(|| out.as_ref().map(|o| o.with_file_name("disagreements.csv")));
+        let inputs: Vec<&Path> = std::iter::once(a.input.as_path())
+            .chain(joins.iter().map(|j| j.path.as_path()))
+            .collect();
+        for (p, flag) in [(&out, "--out"), (&disagreements, "--disagreements")] {
+            if let Some(p) = p {
+                output_folder_exists(p, flag)?;
+                rundir::check_out_file(p, &inputs, flag)?;
+            }
+        }
+        Ok(AgreeSettings {
+            input: a.input.clone(),
+            coders,
+            id_column: a.id_column.clone(),
+            text_column: a.text_column.clone(),
+            joins,
+            options: AgreeOptions {
+                bootstrap: a.bootstrap,
+                seed: a.seed,
+                ..AgreeOptions::default()
+            },
+            out,
+            disagreements,
+        })
     }
-    let embedding = sentence_embedder(&a.embedding)?;
-    Ok(ApplySettings {
-        frame: a.frame.clone(),
-        question: a.question.clone(),
-        input: a.input.clone(),
-        columns: read_options(&a.columns),
-        previous: a.previous.clone(),
-        multi: a.multi,
-        seed: a.seed,
-        embedding,
-        out: a.out.clone(),
-    })
 }
 
-/// Checks the flags of `codeframe agree`; touches no data.
-pub fn agree_settings(a: &crate::cli::AgreeArgs) -> Result<AgreeSettings, InputError> {
-    let joins = a
-        .join
-        .iter()
-        .map(|j| JoinSpec::parse(j))
-        .collect::<Result<Vec<_>, _>>()?;
-    let coders: Vec<String> = a.coders.iter().map(|c| c.trim().to_string()).collect();
-    if coders.iter().any(String::is_empty) {
-        return Err(InputError::flag(
-            "--coders has an empty column name",
-            "pass the coder columns' header names, e.g. --coders coder_a,coder_b",
-        ));
+/// Checked settings of `codeframe fit`.
+#[derive(Debug, Clone)]
+pub struct FitSettings {
+    /// Coded answers.
+    pub input: PathBuf,
+    /// Answer text and id columns.
+    pub columns: ReadOptions,
+    /// Human code column.
+    pub label_column: String,
+    /// Code frame (TOML) giving ids, groups and descriptions.
+    pub frame: Option<PathBuf>,
+    /// The frame's question.
+    pub question: Option<String>,
+    /// Cross-validation folds (`usize::MAX` for leave-one-out).
+    pub folds: usize,
+    /// Precision the automatically coded answers must reach.
+    pub target_precision: f64,
+    /// Seed of the folds.
+    pub seed: u64,
+    /// Embedding settings.
+    pub embedding: EmbedderSpec,
+    /// The frame file to write.
+    pub out: PathBuf,
+}
+
+impl FitSettings {
+    /// Checks every flag; touches no data.
+    pub fn from_args(a: &FitArgs) -> Checked<Self> {
+        existing_file(&a.input, "answers file", "codeframe fit")?;
+        if let Some(f) = &a.frame {
+            existing_file(f, "frame file", "--frame")?;
+        }
+        let folds = if a.folds.eq_ignore_ascii_case("loo") {
+            usize::MAX
+        } else {
+            match a.folds.parse::<usize>() {
+                Ok(n) if n >= 2 => n,
+                _ => {
+                    return Err(InputError::flag(
+                        format!(
+                            "--folds {} is not a number of folds (2 or more) or loo",
+                            a.folds
+                        ),
+                        "pass --folds 5, or --folds loo for leave-one-out",
+                    ))
+                }
+            }
+        };
+        if !(a.target_precision > 0.0 && a.target_precision <= 1.0) {
+            return Err(InputError::flag(
+                format!("--target-precision {} is not in (0, 1]", a.target_precision),
+                "pass a precision such as 0.85",
+            ));
+        }
+        if a.out.extension().and_then(|e| e.to_str()) != Some("json") {
+            return Err(InputError::flag(
+                format!("--out {} does not end in .json", a.out.display()),
+                "name the frame file FRAME.json",
+            ));
+        }
+        let inputs: Vec<&Path> = [Some(a.input.as_path()), a.frame.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        rundir::check_out_file(&a.out, &inputs, "--out")?;
+        Ok(FitSettings {
+            input: a.input.clone(),
+            columns: read_options(&a.columns),
+            label_column: a.label_column.clone(),
+            frame: a.frame.clone(),
+            question: a.question.clone(),
+            folds,
+            target_precision: a.target_precision,
+            seed: a.seed,
+            embedding: sentence_embedder(&a.embedding)?,
+            out: a.out.clone(),
+        })
     }
-    if coders.len() + joins.len() < 2 {
-        return Err(InputError::flag(
-            "agreement needs at least two coders",
-            "name two or more columns in --coders, or add one with --join FILE:COL",
-        ));
-    }
-    let stdout = |p: &Option<PathBuf>| p.as_ref().filter(|p| p.as_os_str() != "-").cloned();
-    let out = stdout(&a.out);
-    for p in out.iter().chain(&a.disagreements) {
-        if let Some(parent) = p.parent().filter(|p| !p.as_os_str().is_empty()) {
-            if !parent.is_dir() {
-                return Err(InputError::flag(
-                    format!(
-                        "the folder of {}, {}, does not exist",
-                        p.display(),
-                        parent.display()
-                    ),
-                    "create it first or choose another output path",
+}
+
+/// Checked settings of `codeframe apply`.
+#[derive(Debug, Clone)]
+pub struct ApplySettings {
+    /// A learned frame (.json) or a code frame (.toml, zero-shot).
+    pub frame: PathBuf,
+    /// The frame's question (zero-shot .toml frames).
+    pub question: Option<String>,
+    /// The wave's answers.
+    pub input: PathBuf,
+    /// Answer text and id columns.
+    pub columns: ReadOptions,
+    /// An earlier apply's output folder to compare shares with.
+    pub previous: Option<PathBuf>,
+    /// Give every code whose score passes its threshold.
+    pub multi: bool,
+    /// Seed of the candidate-code clustering.
+    pub seed: u64,
+    /// Embedding settings (a learned frame sets the precision).
+    pub embedding: EmbedderSpec,
+    /// Output folder.
+    pub out: PathBuf,
+    /// Also write the report page.
+    pub report: bool,
+}
+
+impl ApplySettings {
+    /// Checks every flag; touches no data.
+    pub fn from_args(a: &ApplyArgs) -> Checked<Self> {
+        existing_file(&a.frame, "frame file", "codeframe apply")?;
+        existing_file(&a.input, "answers file", "codeframe apply")?;
+        if let Some(p) = &a.previous {
+            if !p.is_dir() {
+                return Err(InputError::file(
+                    p,
+                    None,
+                    "no such folder",
+                    "pass the output folder of an earlier `codeframe apply` to --previous",
                 ));
             }
         }
-    }
-    Ok(AgreeSettings {
-        input: a.input.clone(),
-        coders,
-        id_column: a.id_column.clone(),
-        text_column: a.text_column.clone(),
-        joins,
-        options: AgreeOptions {
-            bootstrap: a.bootstrap,
+        let inputs: Vec<&Path> = [
+            Some(a.frame.as_path()),
+            Some(a.input.as_path()),
+            a.previous.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        rundir::check_out_dir(&a.out, &inputs)?;
+        Ok(ApplySettings {
+            frame: a.frame.clone(),
+            question: a.question.clone(),
+            input: a.input.clone(),
+            columns: read_options(&a.columns),
+            previous: a.previous.clone(),
+            multi: a.multi,
             seed: a.seed,
-            ..AgreeOptions::default()
-        },
-        out,
-        disagreements: a.disagreements.clone(),
-    })
+            embedding: sentence_embedder(&a.embedding)?,
+            out: a.out.clone(),
+            report: a.report,
+        })
+    }
+}
+
+/// Checked settings of `codeframe report`.
+#[derive(Debug, Clone)]
+pub struct ReportSettings {
+    /// The run folder.
+    pub dir: PathBuf,
+    /// The page to write.
+    pub out: PathBuf,
+}
+
+impl ReportSettings {
+    /// Checks the folder and the page's path; reads no run file.
+    pub fn from_args(a: &ReportArgs) -> Checked<Self> {
+        ReportSettings::new(&a.dir, a.out.as_deref())
+    }
+
+    /// The settings for the page of `dir` (at `out`, or `dir/report.html`).
+    pub fn new(dir: &Path, out: Option<&Path>) -> Checked<Self> {
+        if !dir.is_dir() {
+            return Err(InputError::file(
+                dir,
+                None,
+                "no such folder",
+                "pass the output folder of `codeframe discover` or `codeframe apply`",
+            ));
+        }
+        let out = out
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| dir.join(rundir::REPORT));
+        output_folder_exists(&out, "--out")?;
+        let run_files: Vec<PathBuf> = std::iter::once(rundir::MANIFEST)
+            .chain(rundir::RunKind::Discover.files().iter().copied())
+            .chain(rundir::RunKind::Apply.files().iter().copied())
+            .chain([rundir::EVALUATION, rundir::AGREEMENT])
+            .map(|f| dir.join(f))
+            .collect();
+        let run_refs: Vec<&Path> = run_files.iter().map(PathBuf::as_path).collect();
+        rundir::check_out_file(&out, &run_refs, "--out")?;
+        Ok(ReportSettings {
+            dir: dir.to_path_buf(),
+            out,
+        })
+    }
+}
+
+/// The model folder `codeframe model` works on.
+pub fn model_folder(dir: Option<&Path>) -> (&'static ModelSpec, PathBuf) {
+    let spec = &MINILM;
+    (
+        spec,
+        dir.map(Path::to_path_buf)
+            .unwrap_or_else(|| model_dir::default_dir(spec)),
+    )
 }
 
 #[cfg(test)]
@@ -489,5 +769,42 @@ mod tests {
         if !tch::Cuda::is_available() {
             assert!(parse_device("cuda").unwrap_err().fix.contains("cpu"));
         }
+    }
+
+    #[test]
+    fn bf16_needs_bfloat16_instructions() {
+        let epyc = CpuInfo::parse("model name : AMD EPYC 7R13\nflags : avx avx2 fma\n");
+        let e = check_precision(Precision::Bf16, Device::Cpu, &epyc).unwrap_err();
+        assert!(e.problem.contains("AMD EPYC 7R13"), "{}", e.problem);
+        assert!(e.fix.contains("f32"));
+        assert!(check_precision(Precision::F32, Device::Cpu, &epyc).is_ok());
+        let xeon = CpuInfo::parse("model name : Xeon\nflags : avx512f avx512_bf16\n");
+        assert!(check_precision(Precision::Bf16, Device::Cpu, &xeon).is_ok());
+    }
+
+    #[test]
+    fn parameter_errors_become_flag_hints() {
+        let e = cluster_error(ParamError::MoreGroupsThanAnswers { k: 9, distinct: 3 });
+        assert!(
+            e.problem.contains("--k 9") && e.fix.contains("--k 3"),
+            "{e}"
+        );
+        assert!(cluster_error(ParamError::NoRestarts)
+            .fix
+            .contains("--restarts"));
+    }
+
+    #[test]
+    fn join_specs() {
+        let j = JoinSpec::parse("out/q7/assignments.csv:group_name").unwrap();
+        assert_eq!(j.path, PathBuf::from("out/q7/assignments.csv"));
+        assert_eq!(j.column, "group_name");
+        assert_eq!(j.name, "q7/group_name");
+        let j = JoinSpec::parse("c:/x/a.csv:code=machine").unwrap();
+        assert_eq!(j.path, PathBuf::from("c:/x/a.csv"));
+        assert_eq!(j.name, "machine");
+        assert!(JoinSpec::parse("a.csv").is_err());
+        assert!(JoinSpec::parse("a.csv:").is_err());
+        assert!(JoinSpec::parse("a.csv:c=").is_err());
     }
 }

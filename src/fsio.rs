@@ -4,7 +4,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, InputError, Result};
 
 /// Reads a whole file.
 pub fn read(path: &Path) -> Result<Vec<u8>> {
@@ -33,6 +33,30 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let _ = fs::remove_file(&tmp);
         Error::io("write", path, e)
     })
+}
+
+/// Writes an output file the user named ([`write_atomic`]); a path that cannot be written
+/// (missing folder, no permission, read-only disk) is bad input with a fix, not a failure.
+pub fn write_output(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic(path, bytes).map_err(|e| match e {
+        Error::Io { source, .. } if user_fixable(&source) => InputError::file(
+            path,
+            None,
+            format!("cannot write this output: {source}"),
+            "check that its folder exists and can be written, or choose another output path",
+        )
+        .into(),
+        other => other,
+    })
+}
+
+/// Errors a user fixes by choosing another path or changing permissions.
+pub fn user_fixable(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        e.kind(),
+        NotFound | PermissionDenied | ReadOnlyFilesystem | NotADirectory | IsADirectory
+    )
 }
 
 /// Creates a folder and its parents.

@@ -1,21 +1,21 @@
 //! codeframe codes open-ended survey answers as a batch pipeline:
 //!
 //! ```text
-//! answers (CSV/TSV) → ingest → embed → cluster → describe ─┐
-//!                                   └→ frame: fit / apply ──┼→ evaluate / agree → report
+//! answers (CSV/TSV/XLSX) → ingest → embed → cluster → describe ─┐
+//!                                        └→ frame: fit / apply ──┼→ evaluate / agree → report
 //! ```
 //!
-//! Each stage is a module; `app` wires them into the `codeframe` sub-commands and `main.rs`
-//! only parses flags, calls [`app::run`] and maps errors to exit codes.
+//! Each stage is a module. `cli` holds the raw flags, `config` the checked settings built from
+//! them, `commands` one short flow per sub-command, and `rundir` the typed contract of what a
+//! run leaves on disk; `main.rs` only parses flags, calls [`commands::run`] and maps errors to
+//! exit codes.
 
 pub mod agree;
-pub mod app;
 pub mod cli;
 pub mod cluster;
-pub mod coding;
+pub mod commands;
 pub mod config;
 pub mod describe;
-pub mod discover;
 pub mod embed;
 pub mod error;
 pub mod evaluate;
@@ -26,5 +26,8 @@ pub mod ingest;
 pub mod manifest;
 pub mod progress;
 pub mod report;
+pub mod rundir;
+pub mod status;
+pub mod vector;
 
 pub use error::{Error, InputError, Result};

@@ -6,7 +6,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = codeframe::cli::Cli::parse();
-    match codeframe::app::run(cli) {
+    match codeframe::commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             let mut msg = format!("codeframe: error: {err}");
@@ -15,7 +15,7 @@ fn main() -> ExitCode {
                 msg.push_str(&format!("\n  caused by: {s}"));
                 source = s.source();
             }
-            eprintln!("{msg}");
+            eprintln!("{}", codeframe::progress::terminal_safe(&msg));
             ExitCode::from(err.exit_code() as u8)
         }
     }

@@ -2,9 +2,12 @@
 //! checksum, parameters, seed and tool version.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+use crate::error::Result;
 
 /// SHA-256 of some bytes, as lower-case hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -30,6 +33,10 @@ pub struct Manifest {
     pub seed: Option<u64>,
     /// Files the run wrote.
     pub outputs: Vec<String>,
+    /// For a run that writes a folder: SHA-256 of each of its files, by name, so a reader can
+    /// tell that every file comes from this run.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub files: BTreeMap<String, String>,
 }
 
 /// Which model produced the vectors.
@@ -53,7 +60,21 @@ impl Manifest {
             parameters: BTreeMap::new(),
             seed: None,
             outputs: Vec::new(),
+            files: BTreeMap::new(),
         }
+    }
+
+    /// Records an input file by its SHA-256.
+    pub fn input(&mut self, path: &Path, sha256: &str) -> &mut Self {
+        self.inputs
+            .insert(path.display().to_string(), sha256.to_string());
+        self
+    }
+
+    /// Records an input file, reading it to hash it.
+    pub fn input_file(&mut self, path: &Path) -> Result<&mut Self> {
+        let sha = sha256_hex(&crate::fsio::read(path)?);
+        Ok(self.input(path, &sha))
     }
 
     /// Records a parameter.

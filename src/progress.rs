@@ -4,6 +4,25 @@ use std::io::IsTerminal;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use std::fmt::Write as _;
+
+/// Terminals run escape sequences: control characters of answers and labels are shown as
+/// `\u{…}` escapes instead (line breaks and tabs stay).
+pub fn terminal_safe(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if c.is_control() && c != '\n' && c != '\t' {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Where progress and messages go.
 #[derive(Debug, Clone, Copy)]
 pub struct Progress {
@@ -28,16 +47,16 @@ impl Progress {
         }
     }
 
-    /// A message line on stderr.
+    /// A message line on stderr (control characters of answers and labels escaped).
     pub fn say(&self, msg: impl AsRef<str>) {
         if !self.quiet {
-            eprintln!("{}", msg.as_ref());
+            eprintln!("{}", terminal_safe(msg.as_ref()));
         }
     }
 
     /// A warning on stderr, shown even with --quiet.
     pub fn warn(&self, msg: impl AsRef<str>) {
-        eprintln!("codeframe: warning: {}", msg.as_ref());
+        eprintln!("codeframe: warning: {}", terminal_safe(msg.as_ref()));
     }
 
     /// A bar over `len` items, drawn only when bars are on.
@@ -65,5 +84,17 @@ impl Progress {
         bar.set_message(what.to_string());
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
         bar
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(terminal_safe("plain\ttext\n"), "plain\ttext\n");
+        assert_eq!(terminal_safe("\u{1b}[31mred"), "\\u{1b}[31mred");
+        assert_eq!(terminal_safe("a\rb\u{7}"), "a\\u{d}b\\u{7}");
     }
 }

@@ -234,7 +234,7 @@ fn refusals_exit_2() {
                 "--out".into(),
                 out.to_str().unwrap().into(),
             ],
-            "model checksum",
+            "(checksum 0123456789abcdef)",
         ),
         (
             vec![

@@ -51,6 +51,8 @@ fn sample() -> RunReport {
                 format!("I'd like a session about topic {i}"),
                 XSS[i % 3].to_string(),
             ],
+            set_aside: 0,
+            suggested: Some(i % 3),
         })
         .collect();
     // Six blobs laid out on a circle, plus a few unassigned answers.
@@ -156,7 +158,10 @@ fn sample() -> RunReport {
             share: 9.0 / total as f64,
             keywords: vec!["ethics".into(), XSS[0].into()],
             typical: vec!["responsible AI".into()],
+            ..ReportGroup::default()
         }],
+        base: format!("all {total} answers"),
+        notes: vec![XSS[0].into()],
     }
 }
 

@@ -11,7 +11,6 @@
 //! used anywhere. The JSON fields and conventions are documented in the README.
 
 mod bootstrap;
-pub mod command;
 mod disagree;
 mod error;
 mod render;
@@ -162,7 +161,7 @@ impl Default for AgreeOptions {
 }
 
 /// One agreement coefficient with its interval and conventional reading.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Coefficient {
     /// The estimate; `None` when it cannot be computed (see `undefined`).
     pub value: Option<f64>,
@@ -210,7 +209,7 @@ impl Coefficient {
 }
 
 /// The whole-table coefficients.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Overall {
     pub percent_agreement: Coefficient,
     pub krippendorff_alpha: Coefficient,
@@ -220,7 +219,7 @@ pub struct Overall {
 }
 
 /// Agreement between two coders over the units both coded.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PairAgreement {
     pub coder_a: String,
     pub coder_b: String,
@@ -234,7 +233,7 @@ pub struct PairAgreement {
 }
 
 /// Agreement on one code against all others (codes binarised).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CodeAgreement {
     pub code: String,
     pub krippendorff_alpha: Coefficient,
@@ -248,7 +247,7 @@ pub struct CodeAgreement {
 }
 
 /// How the intervals were made.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BootstrapInfo {
     /// 0 = no intervals.
     pub resamples: usize,
@@ -258,7 +257,7 @@ pub struct BootstrapInfo {
 }
 
 /// Everything [`agree`] measures; serialise it for the machine-readable output.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Agreement {
     pub coders: Vec<String>,
     pub codes: Vec<String>,
@@ -280,6 +279,18 @@ pub struct Agreement {
     pub overall: Overall,
     pub pairs: Vec<PairAgreement>,
     pub per_code: Vec<CodeAgreement>,
+}
+
+/// What `codeframe agree` writes (agreement.json): the run's manifest and every figure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgreeReport {
+    /// Inputs' hashes, parameters, seed, version.
+    pub manifest: crate::manifest::Manifest,
+    /// Units of the input file whose id a joined file lacks, per joined coder.
+    pub join_missing: BTreeMap<String, usize>,
+    /// The coefficients (fields at the top level).
+    #[serde(flatten)]
+    pub agreement: Agreement,
 }
 
 /// Measures inter-coder agreement. Errors only when nothing can be compared;

@@ -17,9 +17,11 @@ use linfa_clustering::KMeans;
 use ndarray::{Array2, ArrayView2, Axis};
 use rand_xoshiro::rand_core::SeedableRng;
 use rand_xoshiro::Xoshiro256Plus;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, InputError, Result};
+use std::fmt;
+
+use crate::error::{Error, Result};
 
 /// linfa's k-means, which finishes each clustering, stops when its centroids move less than
 /// this in total (Frobenius norm of the change).
@@ -121,69 +123,111 @@ impl Default for ClusterParams {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ValidClusterParams(ClusterParams);
 
+/// Clustering settings that cannot run, on their own or on the answers at hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ParamError {
+    /// No restarts.
+    #[error("the number of restarts must be at least 1")]
+    NoRestarts,
+    /// No iterations.
+    #[error("the iteration cap must be at least 1")]
+    NoIterations,
+    /// Seeding from a frame's codes needs k-means.
+    #[error("groups seeded from a frame's codes are made by k-means, not by {0}")]
+    SeededNeedsKMeans(Method),
+    /// The method's size limit.
+    #[error("{method} clusters at most {max} answers; there are {rows}")]
+    TooManyPoints {
+        /// The method.
+        method: Method,
+        /// Its limit.
+        max: usize,
+        /// Answers given.
+        rows: usize,
+    },
+    /// k = 0.
+    #[error("the number of groups must be at least 1")]
+    ZeroK,
+    /// More groups than distinct answers.
+    #[error("{k} groups asked for, but there are only {distinct} distinct answers")]
+    MoreGroupsThanAnswers {
+        /// Groups asked for.
+        k: usize,
+        /// Distinct answers.
+        distinct: usize,
+    },
+    /// An empty range, or one starting below 2.
+    #[error("the range of k {min}..{max} is empty or starts below 2")]
+    BadRange {
+        /// Smallest k.
+        min: usize,
+        /// Largest k.
+        max: usize,
+    },
+    /// The range starts above the number of distinct answers.
+    #[error(
+        "choosing k from {min} up needs at least {min} distinct answers; there are {distinct}"
+    )]
+    TooFewForRange {
+        /// Smallest k.
+        min: usize,
+        /// Distinct answers.
+        distinct: usize,
+    },
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 impl ClusterParams {
     /// Checks the settings for `rows` points, `distinct` of them distinct (`usize::MAX` for
     /// either: not known yet).
-    pub fn check(self, distinct: usize, rows: usize) -> Result<ValidClusterParams, InputError> {
+    pub fn check(self, distinct: usize, rows: usize) -> Result<ValidClusterParams, ParamError> {
         if self.n_runs == 0 {
-            return Err(InputError::flag(
-                "the number of restarts must be at least 1",
-                "use --restarts 10",
-            ));
+            return Err(ParamError::NoRestarts);
         }
         if self.max_iter == 0 {
-            return Err(InputError::flag(
-                "the iteration cap must be at least 1",
-                "use 300",
-            ));
+            return Err(ParamError::NoIterations);
         }
         if self.k == KChoice::FromFrame && self.method != Method::KMeans {
-            return Err(InputError::flag(
-                format!(
-                    "--k frame starts k-means from the codes; it does not work with --method {}",
-                    self.method.name()
-                ),
-                "pass --method kmeans, or a numeric --k",
-            ));
+            return Err(ParamError::SeededNeedsKMeans(self.method));
         }
         // Both work on every answer, repeats included.
         let limit = match self.method {
-            Method::Agglomerative => Some(("agglomerative clustering", ward::MAX_POINTS)),
-            Method::Umap => Some(("--method umap", umap::MAX_POINTS)),
+            Method::Agglomerative => Some(ward::MAX_POINTS),
+            Method::Umap => Some(umap::MAX_POINTS),
             _ => None,
         };
-        if let Some((what, max)) = limit {
+        if let Some(max) = limit {
             if rows != usize::MAX && rows > max {
-                return Err(InputError::flag(
-                    format!("{what} takes at most {max} answers; there are {rows}"),
-                    "pass --method kmeans",
-                ));
+                return Err(ParamError::TooManyPoints {
+                    method: self.method,
+                    max,
+                    rows,
+                });
             }
         }
         match self.k {
-            KChoice::Fixed(0) => Err(InputError::flag(
-                "--k must be at least 1",
-                "pass --k 2 or more, or --k auto",
-            )),
-            KChoice::Fixed(k) if k > distinct => Err(InputError::flag(
-                format!("--k {k} asks for more groups than the {distinct} distinct answers"),
-                format!("pass --k {distinct} or fewer"),
-            )),
-            KChoice::Auto { min, max } if min < 2 || min > max => Err(InputError::flag(
-                format!("the k range {min}..{max} is empty or starts below 2"),
-                "pass --k-range 2..15",
-            )),
-            KChoice::Auto { min, .. } if min > distinct => Err(InputError::flag(
-                format!("--k auto needs at least {min} distinct answers; there are {distinct}"),
-                "pass a fixed --k",
-            )),
+            KChoice::Fixed(0) => Err(ParamError::ZeroK),
+            KChoice::Fixed(k) if k > distinct => {
+                Err(ParamError::MoreGroupsThanAnswers { k, distinct })
+            }
+            KChoice::Auto { min, max } if min < 2 || min > max => {
+                Err(ParamError::BadRange { min, max })
+            }
+            KChoice::Auto { min, .. } if min > distinct => {
+                Err(ParamError::TooFewForRange { min, distinct })
+            }
             _ => Ok(ValidClusterParams(self)),
         }
     }
 }
 
 /// One point of the curve `--k auto` chooses from.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct KScore {
     /// Groups.
     pub k: usize,
@@ -209,6 +253,20 @@ pub struct Clustering {
     pub curve: Vec<KScore>,
     /// For each group, its index before renumbering (for a seeded fit: its seed).
     pub source: Vec<usize>,
+}
+
+impl Clustering {
+    /// No groups: what clustering no answers gives.
+    pub fn empty() -> Self {
+        Clustering {
+            k: 0,
+            labels: Vec::new(),
+            centroids: Vec::new(),
+            inertia: 0.0,
+            curve: Vec::new(),
+            source: Vec::new(),
+        }
+    }
 }
 
 /// Row-major vectors as an n×dim view.
@@ -650,7 +708,9 @@ mod tests {
         assert!(p.check(ward::MAX_POINTS, ward::MAX_POINTS).is_ok());
         // Repeats count: the limit is on answers, not distinct ones.
         let e = p.check(100, ward::MAX_POINTS + 1).unwrap_err();
-        assert!(e.fix.contains("kmeans"));
+        assert!(
+            matches!(e, ParamError::TooManyPoints { rows, .. } if rows == ward::MAX_POINTS + 1)
+        );
     }
 
     #[test]
@@ -660,7 +720,13 @@ mod tests {
         assert!(p.check(umap::MAX_POINTS, umap::MAX_POINTS).is_ok());
         // Repeats count: the limit is on answers, not distinct ones.
         let e = p.check(100, umap::MAX_POINTS + 1).unwrap_err();
-        assert!(e.fix.contains("kmeans"));
+        assert!(matches!(
+            e,
+            ParamError::TooManyPoints {
+                method: Method::Umap,
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -48,7 +48,7 @@ pub struct MiniLmOptions {
 impl Default for MiniLmOptions {
     fn default() -> Self {
         MiniLmOptions {
-            model_dir: model_dir::default_dir(),
+            model_dir: model_dir::default_dir(&super::spec::MINILM),
             device: Device::Cpu,
             precision: Precision::F32,
             batch_size: DEFAULT_BATCH_SIZE,
@@ -133,7 +133,7 @@ impl MiniLm {
             )
             .into());
         }
-        let model = model_dir::open(&opts.model_dir)?;
+        let model = model_dir::open(&super::spec::MINILM, &opts.model_dir)?;
         let dir = &model.path;
         let sbert: SentenceBertConfig = json_file(&dir.join("sentence_bert_config.json"))?;
         let tok: TokenizerConfig = json_file(&dir.join("tokenizer_config.json"))?;

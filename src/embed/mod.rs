@@ -7,8 +7,10 @@
 
 pub mod bert;
 pub mod cache;
+pub mod cpu;
 pub mod minilm;
 pub mod model_dir;
+pub mod spec;
 pub mod tfidf;
 
 use std::collections::HashMap;

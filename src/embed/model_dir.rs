@@ -1,5 +1,6 @@
-//! Model folder: finds the sentence-embedding model, checks its files against the committed
-//! checksum manifest, and writes `rust_model.ot` from `model.safetensors`.
+//! Model folder: finds a sentence-embedding model's folder, checks its files against the
+//! model's committed checksum manifest ([`ModelSpec`]), and writes `rust_model.ot` from
+//! `model.safetensors`.
 
 use std::path::{Path, PathBuf};
 
@@ -9,26 +10,7 @@ use crate::error::{Error, InputError, Result};
 use crate::fsio;
 use crate::manifest::sha256_hex;
 
-/// The model's name as published.
-pub const MODEL_NAME: &str = "sentence-transformers/all-MiniLM-L6-v2";
-/// Folder name under `models/`.
-pub const MODEL_FOLDER: &str = "all-MiniLM-L6-v2";
-/// `sha256sum`-format manifest of the model files, committed beside the folder.
-pub const CHECKSUMS: &str = include_str!("../../models/all-MiniLM-L6-v2.sha256");
-
-const INSTALL_FIX: &str =
-    "run scripts/setup.sh, which installs the model into models/all-MiniLM-L6-v2, or pass --model-dir";
-
-/// Files the run-time reads; `model.safetensors` is only read when writing `rust_model.ot`.
-const RUNTIME_FILES: &[&str] = &[
-    "config.json",
-    "modules.json",
-    "sentence_bert_config.json",
-    "tokenizer_config.json",
-    "vocab.txt",
-    "1_Pooling/config.json",
-    "rust_model.ot",
-];
+use super::spec::ModelSpec;
 
 /// A model folder whose files matched the manifest.
 #[derive(Debug, Clone)]
@@ -39,9 +21,9 @@ pub struct ModelDir {
     pub checksum: String,
 }
 
-/// Expected `(relative path, sha256)` pairs from the manifest.
-pub fn expected() -> Vec<(&'static str, &'static str)> {
-    CHECKSUMS
+/// Expected `(relative path, sha256)` pairs from the model's manifest.
+pub fn expected(spec: &ModelSpec) -> Vec<(&'static str, &'static str)> {
+    spec.checksums
         .lines()
         .filter_map(|l| {
             let (hash, name) = l.trim().split_once(char::is_whitespace)?;
@@ -50,50 +32,58 @@ pub fn expected() -> Vec<(&'static str, &'static str)> {
         .collect()
 }
 
-/// The model checksum recorded in manifests and cache keys.
-pub fn model_checksum() -> String {
-    sha256_hex(CHECKSUMS.as_bytes())
+/// The model checksum recorded in manifests and cache keys: SHA-256 of its manifest.
+pub fn model_checksum(spec: &ModelSpec) -> String {
+    sha256_hex(spec.checksums.as_bytes())
 }
 
-/// The default folder: `$CODEFRAME_MODEL_DIR`, else `models/all-MiniLM-L6-v2` of the checkout the
-/// binary was built in (found from the executable's path), else of the working directory.
-pub fn default_dir() -> PathBuf {
+/// The default folder: `$CODEFRAME_MODEL_DIR`, else `models/<folder>` of the checkout the binary
+/// was built in (found from the executable's path), else of the working directory.
+pub fn default_dir(spec: &ModelSpec) -> PathBuf {
     if let Some(d) = std::env::var_os("CODEFRAME_MODEL_DIR") {
         return PathBuf::from(d);
     }
     if let Ok(exe) = std::env::current_exe() {
         for up in exe.ancestors().skip(1).take(4) {
-            let candidate = up.join("models").join(MODEL_FOLDER);
+            let candidate = up.join("models").join(spec.folder);
             if candidate.join("config.json").is_file() {
                 return candidate;
             }
         }
     }
-    PathBuf::from("models").join(MODEL_FOLDER)
+    PathBuf::from("models").join(spec.folder)
 }
 
 /// Opens a model folder, checking every file the run-time reads against the manifest.
-pub fn open(path: &Path) -> Result<ModelDir> {
+pub fn open(spec: &ModelSpec, path: &Path) -> Result<ModelDir> {
     if !path.is_dir() {
-        return Err(
-            InputError::file(path, None, "the model folder does not exist", INSTALL_FIX).into(),
-        );
+        return Err(InputError::file(
+            path,
+            None,
+            "the model folder does not exist",
+            spec.install_fix(),
+        )
+        .into());
     }
-    verify(path, RUNTIME_FILES)?;
+    verify(spec, path, spec.runtime_files)?;
     Ok(ModelDir {
         path: path.to_path_buf(),
-        checksum: model_checksum(),
+        checksum: model_checksum(spec),
     })
 }
 
-fn verify(dir: &Path, names: &[&str]) -> Result<()> {
-    let expected = expected();
+fn verify(spec: &ModelSpec, dir: &Path, names: &[&str]) -> Result<()> {
+    let expected = expected(spec);
     for name in names {
         let file = dir.join(name);
         if !file.is_file() {
-            return Err(
-                InputError::file(&file, None, "a model file is missing", INSTALL_FIX).into(),
-            );
+            return Err(InputError::file(
+                &file,
+                None,
+                "a model file is missing",
+                spec.install_fix(),
+            )
+            .into());
         }
         let Some((_, want)) = expected.iter().find(|(n, _)| n == name) else {
             continue;
@@ -114,12 +104,12 @@ fn verify(dir: &Path, names: &[&str]) -> Result<()> {
 
 /// Writes `rust_model.ot` (the layout rust-bert loads) from `model.safetensors`, dropping
 /// buffers that are not weights. Leaves a matching file alone.
-pub fn convert(dir: &Path) -> Result<bool> {
+pub fn convert(spec: &ModelSpec, dir: &Path) -> Result<bool> {
     let target = dir.join("rust_model.ot");
-    if verify(dir, &["rust_model.ot"]).is_ok() {
+    if verify(spec, dir, &["rust_model.ot"]).is_ok() {
         return Ok(false);
     }
-    verify(dir, &["model.safetensors"])?;
+    verify(spec, dir, &["model.safetensors"])?;
     let source = dir.join("model.safetensors");
     let tensors = Tensor::read_safetensors(&source)
         .map_err(|e| Error::torch(format!("reading {}", source.display()), e))?;
@@ -133,18 +123,19 @@ pub fn convert(dir: &Path) -> Result<bool> {
     Tensor::save_multi(&weights, &tmp)
         .map_err(|e| Error::torch(format!("writing {}", tmp.display()), e))?;
     std::fs::rename(&tmp, &target).map_err(|e| Error::io("write", &target, e))?;
-    verify(dir, &["rust_model.ot"])?;
+    verify(spec, dir, &["rust_model.ot"])?;
     Ok(true)
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::spec::MINILM;
     use super::*;
 
     #[test]
     fn manifest_lists_the_runtime_files() {
-        let names: Vec<_> = expected().into_iter().map(|(n, _)| n).collect();
-        for f in RUNTIME_FILES {
+        let names: Vec<_> = expected(&MINILM).into_iter().map(|(n, _)| n).collect();
+        for f in MINILM.runtime_files {
             assert!(names.contains(f), "{f} missing from the checksum manifest");
         }
         assert!(names.contains(&"model.safetensors"));
@@ -152,7 +143,7 @@ mod tests {
 
     #[test]
     fn missing_folder_is_bad_input() {
-        let e = open(Path::new("/nonexistent/model")).unwrap_err();
+        let e = open(&MINILM, Path::new("/nonexistent/model")).unwrap_err();
         assert_eq!(e.exit_code(), 2);
         assert!(e.to_string().contains("scripts/setup.sh"));
     }

@@ -23,6 +23,24 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
 
+/// What `codeframe evaluate` writes (evaluation.json): the inputs, what was left out, and
+/// every score.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evaluation {
+    /// Inputs' hashes, parameters, version.
+    pub manifest: crate::manifest::Manifest,
+    /// "codes" or "groups".
+    pub mode: &'static str,
+    /// Answers scored.
+    pub n: usize,
+    /// Gold rows without a code, left out.
+    pub gold_uncoded: usize,
+    /// Prediction rows whose id the gold file lacks, left out.
+    pub pred_without_gold: usize,
+    /// The scores.
+    pub report: EvalReport,
+}
+
 /// Why an evaluation could not be computed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EvalError {

@@ -8,8 +8,8 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::threshold::Thresholds;
-use super::vector::{dot, dot_f64, norm, normalised};
 use super::{logistic, FitError, Training};
+use crate::vector::{dot, dot_f64, norm, normalised};
 
 /// Default cosine threshold for zero-shot coding from code descriptions.
 ///
@@ -330,7 +330,7 @@ impl Classifier {
     /// agree with [`Self::scores`] to rounding.
     pub fn scores_batch(&self, rows: &[f32]) -> Result<Vec<Vec<f32>>, FitError> {
         let dim = self.dim();
-        if dim == 0 || rows.len() % dim != 0 {
+        if dim == 0 || !rows.len().is_multiple_of(dim) {
             return Err(FitError::ShapeMismatch {
                 values: rows.len(),
                 rows: rows.len() / dim.max(1),
@@ -400,7 +400,7 @@ impl Classifier {
         if dim == 0 {
             return Err(FitError::Corrupt("zero dimension"));
         }
-        if vectors.len() % dim != 0 {
+        if !vectors.len().is_multiple_of(dim) {
             return Err(FitError::ShapeMismatch {
                 values: vectors.len(),
                 rows: vectors.len() / dim,

@@ -16,18 +16,8 @@ use serde::{Deserialize, Serialize};
 
 use super::classifier::ClassifierSpec;
 use super::metrics::{evaluate, Metrics};
+use super::threshold::OofPrediction;
 use super::{FitError, OwnedRows, Training};
-
-/// Out-of-fold prediction for one answer.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
-pub struct OofPrediction {
-    /// Row index in the training set as given.
-    pub row: usize,
-    /// Human code.
-    pub truth: usize,
-    pub predicted: usize,
-    pub score: f32,
-}
 
 /// Result of [`cross_validate`].
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]

@@ -29,17 +29,16 @@ mod stats;
 #[cfg(test)]
 mod tests;
 mod threshold;
-mod vector;
 
 pub use classifier::{Classifier, ClassifierSpec, KNN_TEMPERATURE, ZERO_SHOT_THRESHOLD};
-pub use cv::{cross_validate, stratified_split, CvResult, OofPrediction, Split};
+pub use cv::{cross_validate, stratified_split, CvResult, Split};
 pub use drift::{drift, ChiSquare, CodeDrift, Drift};
 pub use metrics::{evaluate, CodeMetrics, Metrics};
 pub use select::{select, select_observed, CandidateReport, Selection};
 pub use stats::{chi_square_sf, erfc, ln_gamma, normal_cdf, regularized_gamma_q};
 pub use threshold::{
-    accuracy_at_coverage, coverage_curve, CodeThreshold, CoveragePoint, ThresholdRule,
-    ThresholdSource, Thresholds,
+    accuracy_at_coverage, coverage_curve, CodeThreshold, CoveragePoint, OofPrediction,
+    ThresholdRule, ThresholdSource, Thresholds,
 };
 
 use std::cmp::Ordering;

@@ -19,8 +19,18 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::cv::OofPrediction;
 use super::FitError;
+
+/// Out-of-fold prediction for one answer.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
+pub struct OofPrediction {
+    /// Row index in the training set as given.
+    pub row: usize,
+    /// Human code.
+    pub truth: usize,
+    pub predicted: usize,
+    pub score: f32,
+}
 
 /// Parameters of the calibration rule.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]

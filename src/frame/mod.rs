@@ -1,7 +1,11 @@
-//! Code frame file: questions, topic groups and codes (label, description, group), read from
-//! the documented TOML format (see data/eccp-2020/README.md).
+//! Code frames: the TOML file a person writes (questions, topic groups, codes with labels and
+//! descriptions; format in data/eccp-2020/README.md), the learned JSON frame, and the stages
+//! that fit one from coded answers and apply it to a new wave.
 
+pub mod apply;
+pub mod fit;
 pub mod learned;
+pub mod zero_shot;
 
 use std::path::Path;
 
@@ -9,6 +13,8 @@ use serde::Deserialize;
 
 use crate::error::{InputError, Result};
 use crate::fsio;
+
+use learned::FrameCode;
 
 /// A code frame.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -148,6 +154,7 @@ impl Frame {
                 }
             }
         }
+        check_unique(path, text, &frame)?;
         let mut seen: Vec<Option<&str>> = Vec::new();
         for c in frame.codes.iter().filter(|c| c.nonanswers) {
             let q = c.question.as_deref();
@@ -253,6 +260,22 @@ impl Frame {
         }
     }
 
+    /// The question's codes as a learned frame lists them (frame order; no training counts).
+    pub fn frame_codes(&self, question: Option<&str>) -> Vec<FrameCode> {
+        self.codes
+            .iter()
+            .filter(|c| question.is_none() || c.question.as_deref() == question)
+            .map(|c| FrameCode {
+                id: c.id.clone(),
+                label: c.label.clone(),
+                group: self.group_of(&c.label, question).map(str::to_string),
+                description: c.description.clone(),
+                n_train: 0,
+                nonanswers: c.nonanswers,
+            })
+            .collect()
+    }
+
     /// The code the frame gives non-answers for `question` (`nonanswers = true`), if any.
     pub fn nonanswer_code(&self, question: Option<&str>) -> Option<&Code> {
         self.codes
@@ -271,6 +294,55 @@ impl Frame {
             .find(|g| g.id == gid)
             .map(|g| g.label.as_str())
     }
+}
+
+/// Refuses a code id used twice, or a label used twice within one question: coders, fit and
+/// apply tell codes apart by them.
+fn check_unique(path: &Path, text: &str, frame: &Frame) -> Result<(), InputError> {
+    let mut ids: Vec<&str> = Vec::new();
+    let mut labels: Vec<(Option<&str>, &str)> = Vec::new();
+    for c in &frame.codes {
+        if ids.contains(&c.id.as_str()) {
+            return Err(InputError::file(
+                path,
+                line_of_entry(text, "id", &c.id, 2),
+                format!("the code id \"{}\" is used twice", c.id),
+                "give every [[codes]] entry its own id",
+            ));
+        }
+        ids.push(&c.id);
+        let key = (c.question.as_deref(), c.label.as_str());
+        if labels.contains(&key) {
+            return Err(InputError::file(
+                path,
+                line_of_entry(text, "label", &c.label, 2),
+                format!(
+                    "the label \"{}\" is used by two codes of question \"{}\"",
+                    c.label,
+                    c.question.as_deref().unwrap_or("(none)")
+                ),
+                "give each code of a question its own label",
+            ));
+        }
+        labels.push(key);
+    }
+    Ok(())
+}
+
+/// The 1-based line of the `nth` line of the form `key = "value"` (either quote), if found.
+fn line_of_entry(text: &str, key: &str, value: &str, nth: usize) -> Option<u64> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| {
+            let Some((k, v)) = l.split_once('=') else {
+                return false;
+            };
+            let v = v.trim();
+            k.trim() == key
+                && [format!("\"{value}\""), format!("'{value}'")].contains(&v.to_string())
+        })
+        .nth(nth.saturating_sub(1))
+        .map(|(i, _)| i as u64 + 1)
 }
 
 #[cfg(test)]
@@ -351,6 +423,26 @@ nonanswers = true
         )
         .unwrap_err();
         assert!(e.problem.contains("more than one code"), "{}", e.problem);
+        let e = Frame::parse(
+            Path::new("f.toml"),
+            "[[codes]]\nid = \"financing\"\nlabel='A'\n[[codes]]\nid = \"financing\"\nlabel='B'\n",
+        )
+        .unwrap_err();
+        assert!(e.problem.contains("used twice"), "{}", e.problem);
+        assert_eq!(e.line, Some(5));
+        let e = Frame::parse(
+            Path::new("f.toml"),
+            "[[codes]]\nid='a'\nlabel = 'A'\n[[codes]]\nid='b'\nlabel = 'A'\n",
+        )
+        .unwrap_err();
+        assert!(e.problem.contains("two codes"), "{}", e.problem);
+        assert_eq!(e.line, Some(6));
+        // The same label under two questions is fine (Q7 and Q8 both have "Other").
+        assert!(Frame::parse(
+            Path::new("f.toml"),
+            "[[codes]]\nid='a'\nquestion='q1'\nlabel='Other'\n[[codes]]\nid='b'\nquestion='q2'\nlabel='Other'\n",
+        )
+        .is_ok());
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Non-substantive answers: blanks, dashes, "n/a", "none", "no idea", "?" and the same in the
 //! main European languages are set aside with a reason instead of being grouped.
 
+use crate::status::Status;
+
 /// Why an answer was set aside.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SetAside {
@@ -11,11 +13,11 @@ pub enum SetAside {
 }
 
 impl SetAside {
-    /// The status word written in outputs.
-    pub fn status(self) -> &'static str {
+    /// The status it gives the answer in outputs.
+    pub fn status(self) -> Status {
         match self {
-            SetAside::Empty => "empty",
-            SetAside::NonSubstantive => "non-substantive",
+            SetAside::Empty => Status::Empty,
+            SetAside::NonSubstantive => Status::NonSubstantive,
         }
     }
 }
@@ -130,6 +132,22 @@ pub fn set_aside(text: &str) -> Option<SetAside> {
         return Some(SetAside::NonSubstantive);
     }
     None
+}
+
+/// The rows to group or code — every answer not set aside — in a canonical order (by text,
+/// then row) so that row order cannot change the result, and how many distinct texts they hold.
+pub fn substantive_rows(texts: &[&str]) -> (Vec<usize>, usize) {
+    let mut keep: Vec<usize> = (0..texts.len())
+        .filter(|&i| set_aside(texts[i]).is_none())
+        .collect();
+    keep.sort_by(|&a, &b| texts[a].cmp(texts[b]).then(a.cmp(&b)));
+    let mut distinct = keep.len();
+    for w in keep.windows(2) {
+        if texts[w[0]] == texts[w[1]] {
+            distinct -= 1;
+        }
+    }
+    (keep, distinct)
 }
 
 #[cfg(test)]

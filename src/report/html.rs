@@ -42,6 +42,10 @@ pub struct RunReport {
     pub drift: Vec<DriftRow>,
     /// Candidate new codes (apply); empty = no section.
     pub candidates: Vec<ReportGroup>,
+    /// What every share on the page is a share of, e.g. "all 79 answers".
+    pub base: String,
+    /// Things the reader should know about this page (e.g. a stale evaluation left out).
+    pub notes: Vec<String>,
 }
 
 /// One group (discover), code (apply) or candidate code.
@@ -49,9 +53,14 @@ pub struct RunReport {
 pub struct ReportGroup {
     pub name: String,
     pub topic_group: Option<String>,
+    /// Answers grouped or coded here (set-aside answers counted here included).
     pub size: usize,
-    /// Fraction in `[0, 1]`.
+    /// Fraction in `[0, 1]` of [`RunReport::base`].
     pub share: f64,
+    /// Of `size`, answers set aside (blank or non-substantive) that the frame counts here.
+    pub set_aside: usize,
+    /// Answers below threshold suggested for this code (apply), beside `size`.
+    pub suggested: Option<usize>,
     pub keywords: Vec<String>,
     pub typical: Vec<String>,
 }
@@ -184,7 +193,7 @@ pub fn render(r: &RunReport) -> String {
     }
     out.push_str("<main>\n");
     if !r.groups.is_empty() {
-        render_frequencies(&mut out, &r.groups, group_word);
+        render_frequencies(&mut out, &r.groups, group_word, &r.base);
         render_cards(&mut out, "groups", group_word, &r.groups, false);
     }
     if has_points {
@@ -252,6 +261,16 @@ fn render_header(out: &mut String, r: &RunReport, title: &str) {
         r.rows_total,
         esc(or_dash(&r.generated_by))
     );
+    if !r.base.is_empty() {
+        put!(
+            out,
+            "<p class=\"base\">Shares on this page are of {}.</p>\n",
+            esc(&r.base)
+        );
+    }
+    for n in &r.notes {
+        put!(out, "<p class=\"note warn\">{}</p>\n", esc(n));
+    }
     if !r.status_counts.is_empty() {
         out.push_str("<ul class=\"status\" aria-label=\"Rows by status\">");
         for (name, n) in &r.status_counts {
@@ -270,7 +289,7 @@ fn render_header(out: &mut String, r: &RunReport, title: &str) {
 
 /// Horizontal bar chart in the style of a survey report figure. All labels
 /// are SVG `<text>`, so the figure reads without JS and prints as is.
-fn render_frequencies(out: &mut String, groups: &[ReportGroup], group_word: &str) {
+fn render_frequencies(out: &mut String, groups: &[ReportGroup], group_word: &str, base: &str) {
     const W: f64 = 960.0;
     const ROW: f64 = 28.0;
     const BAR: f64 = 18.0;
@@ -283,7 +302,13 @@ fn render_frequencies(out: &mut String, groups: &[ReportGroup], group_word: &str
     let label_w = (longest as f64 * CHAR_W + 16.0).clamp(120.0, 360.0);
     let max_chars = ((label_w - 16.0) / CHAR_W).floor() as usize;
     let bar_max = W - label_w - 140.0;
-    let max_size = groups.iter().map(|g| g.size).max().unwrap_or(0).max(1) as f64;
+    let max_size = groups
+        .iter()
+        .map(|g| g.size + g.suggested.unwrap_or(0))
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
+    let any_suggested = groups.iter().any(|g| g.suggested.unwrap_or(0) > 0);
     let h = groups.len() as f64 * ROW + 8.0;
 
     put!(
@@ -295,29 +320,57 @@ fn render_frequencies(out: &mut String, groups: &[ReportGroup], group_word: &str
     for (i, g) in groups.iter().enumerate() {
         let y = 4.0 + i as f64 * ROW;
         let bw = (g.size as f64 / max_size * bar_max).max(if g.size > 0 { 1.5 } else { 0.0 });
+        let sug = g.suggested.unwrap_or(0);
+        let sw = sug as f64 / max_size * bar_max;
         let ty = y + ROW / 2.0 + 4.5;
+        let by = f1(y + (ROW - BAR) / 2.0);
+        let extra = if sug > 0 {
+            format!(" · {sug} suggested")
+        } else {
+            String::new()
+        };
         put!(
             out,
-            "<g class=\"bar\"><title>{name}: {size} ({share})</title>\
+            "<g class=\"bar\"><title>{name}: {size} ({share}){extra}</title>\
              <text class=\"lbl\" x=\"{lx}\" y=\"{ty}\" text-anchor=\"end\">{short}</text>\
-             <rect x=\"{label_w}\" y=\"{by}\" width=\"{bw}\" height=\"{BAR}\" rx=\"2\" fill=\"{c}\"/>\
-             <text class=\"val\" x=\"{vx}\" y=\"{ty}\">{size} <tspan>({share})</tspan></text></g>\n",
+             <rect x=\"{label_w}\" y=\"{by}\" width=\"{bw}\" height=\"{BAR}\" rx=\"2\" fill=\"{c}\"/>",
             name = esc(&g.name),
             size = g.size,
             share = pct(Some(g.share)),
             lx = f1(label_w - 8.0),
             ty = f1(ty),
             short = esc(&truncate(&g.name, max_chars)),
-            by = f1(y + (ROW - BAR) / 2.0),
             bw = f1(bw),
             c = colour(Some(i)),
-            vx = f1(label_w + bw + 6.0),
+        );
+        if sug > 0 {
+            put!(
+                out,
+                "<rect class=\"sug\" x=\"{}\" y=\"{by}\" width=\"{}\" height=\"{BAR}\" rx=\"2\" fill=\"{}\"/>",
+                f1(label_w + bw),
+                f1(sw),
+                colour(Some(i))
+            );
+        }
+        put!(
+            out,
+            "<text class=\"val\" x=\"{vx}\" y=\"{ty}\">{size} <tspan>({share}){extra}</tspan></text></g>\n",
+            size = g.size,
+            share = pct(Some(g.share)),
+            vx = f1(label_w + bw + sw + 6.0),
+            ty = f1(ty),
         );
     }
+    let suggested_note = if any_suggested {
+        " The lighter part of a bar counts answers below the code's threshold that the code is suggested for; they are not in the counts or shares."
+    } else {
+        ""
+    };
     put!(
         out,
-        "</svg>\n<figcaption>Number of answers per {} (share of the answers grouped or coded), in the order reported.</figcaption>\n</figure>\n</section>\n",
-        group_word.to_lowercase().trim_end_matches('s')
+        "</svg>\n<figcaption>Number of answers per {}; shares are of {}.{suggested_note}</figcaption>\n</figure>\n</section>\n",
+        group_word.to_lowercase().trim_end_matches('s'),
+        esc(or_dash(base))
     );
 }
 
@@ -349,10 +402,24 @@ fn render_cards(
         }
         put!(
             out,
-            "<p class=\"size\"><b>{}</b> answers · {}</p>\n",
+            "<p class=\"size\"><b>{}</b> answers · {}",
             g.size,
             pct(Some(g.share))
         );
+        if g.set_aside > 0 {
+            put!(
+                out,
+                " · {} of them blank or non-substantive, counted here by the frame",
+                g.set_aside
+            );
+        }
+        if let Some(n) = g.suggested.filter(|&n| n > 0) {
+            put!(
+                out,
+                " · <span class=\"sugn\">{n} more suggested below threshold</span>"
+            );
+        }
+        out.push_str("</p>\n");
         if !g.keywords.is_empty() {
             out.push_str("<ul class=\"kw\" aria-label=\"Keywords\">");
             for k in &g.keywords {
@@ -778,6 +845,10 @@ figcaption,.note{color:var(--muted);font-size:13px;margin-top:6px}
 svg text{font-family:inherit;font-size:13px;fill:var(--ink)}
 .bars .val tspan{fill:var(--muted)}
 .bar:hover rect{opacity:.8}
+.bars rect.sug{fill-opacity:.35}
+.sugn{color:var(--muted)}
+.base{margin:10px 0 0;font-size:14px}
+.warn{color:#a33a00}
 .plot{fill:#fff;stroke:var(--line)}
 #cf-map circle,#cf-map path{fill-opacity:.82}
 #cf-map circle:hover,#cf-map path:hover{stroke:#000;stroke-width:1.5}
@@ -883,6 +954,7 @@ mod tests {
             share,
             keywords: vec!["ai".into(), "data".into()],
             typical: vec![format!("typical answer for {name}")],
+            ..ReportGroup::default()
         }
     }
 
@@ -942,6 +1014,8 @@ mod tests {
                 flag: "up".into(),
             }],
             candidates: vec![group("Careers", 2, 0.2)],
+            base: "all 10 answers".into(),
+            notes: vec![],
         }
     }
 
@@ -966,6 +1040,8 @@ mod tests {
         }
         r.drift[0].code = XSS2.into();
         r.drift[0].flag = XSS1.into();
+        r.base = XSS1.into();
+        r.notes.push(XSS3.into());
         r.candidates[0].name = XSS3.into();
         r.candidates[0].keywords.push(XSS1.into());
         r

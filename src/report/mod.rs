@@ -1,8 +1,10 @@
-//! Report writers: pure functions from results to bytes (npy, csv, json, xlsx, html); file I/O
-//! happens in `fsio` (and, for a run report, in `run::write_report`).
+//! Report writers: pure functions from typed results to bytes (npy, csv, json, xlsx, html) and
+//! text; file I/O happens in `fsio`, reading a run back in `rundir`.
 
+pub mod console;
 pub mod html;
-pub mod run;
+pub mod page;
+pub mod tables;
 pub mod xlsx;
 
 use serde::Serialize;
@@ -36,14 +38,28 @@ pub fn json<T: Serialize>(what: &'static str, value: &T) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// A cell a spreadsheet would run as a formula (it begins with `=`, `+`, `-`, `@`, a tab or a
-/// carriage return) gets a leading apostrophe; numbers such as `-0.25` are left as they are.
+/// Whether a spreadsheet would run the cell as a formula: it begins with `=`, `+`, `-`, `@`, a
+/// tab or a carriage return and is not a number such as `-0.25`.
+fn formula_like(cell: &str) -> bool {
+    cell.starts_with(['=', '+', '-', '@', '\t', '\r']) && cell.trim().parse::<f64>().is_err()
+}
+
+/// A formula-like cell gets a leading apostrophe, so a spreadsheet shows it as text; so does a
+/// cell that already starts with apostrophes before one, which keeps the change reversible
+/// ([`restore_cell`]).
 pub fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
-    let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
-    if risky && cell.trim().parse::<f64>().is_err() {
+    if formula_like(cell.trim_start_matches('\'')) {
         std::borrow::Cow::Owned(format!("'{cell}"))
     } else {
         std::borrow::Cow::Borrowed(cell)
+    }
+}
+
+/// The cell as it was before [`spreadsheet_safe`]: how codeframe reads back its own CSV files.
+pub fn restore_cell(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if formula_like(rest.trim_start_matches('\'')) => rest,
+        _ => cell,
     }
 }
 
@@ -89,19 +105,10 @@ impl Sheet {
         csv_table(&self.header, self.rows.iter().cloned())
     }
 
-    /// As .xlsx ([`xlsx::table_xlsx`]).
-    pub fn xlsx(&self) -> Result<Vec<u8>> {
+    /// As .xlsx ([`xlsx::table_xlsx`]), with the number of cells cut to Excel's limit.
+    pub fn xlsx(&self) -> Result<xlsx::Workbook> {
         xlsx::table_xlsx(self.name, &self.header, self.rows.iter().cloned())
     }
-}
-
-/// map.csv: each grouped answer's id and its place on the report's 2-D map.
-pub fn map_csv<'a>(rows: impl IntoIterator<Item = (&'a str, [f32; 2])>) -> Vec<u8> {
-    csv_table(
-        &["id", "x", "y"],
-        rows.into_iter()
-            .map(|(id, [x, y])| vec![id.to_string(), format!("{x:.5}"), format!("{y:.5}")]),
-    )
 }
 
 #[cfg(test)]
@@ -133,8 +140,24 @@ mod tests {
             ("-0.25", "-0.25"),
             ("+3", "+3"),
             ("plain", "plain"),
+            ("'=already", "''=already"),
+            ("'quoted", "'quoted"),
+            ("'-0.5", "'-0.5"),
         ] {
             assert_eq!(spreadsheet_safe(cell), out, "{cell:?}");
+            assert_eq!(restore_cell(&spreadsheet_safe(cell)), cell, "{cell:?}");
+        }
+        for cell in [
+            "+ve staff",
+            "-ve care",
+            "=id",
+            "''=x",
+            "'",
+            "''",
+            "'+",
+            "plain",
+        ] {
+            assert_eq!(restore_cell(&spreadsheet_safe(cell)), cell, "{cell:?}");
         }
         let b = csv_table(&["text"], vec![vec!["=1+1"]]);
         assert_eq!(String::from_utf8(b).unwrap(), "text\n'=1+1\n");

@@ -1,14 +1,14 @@
-//! Vector kernels with a fixed summation order.
+//! Vector kernels with a fixed summation order: dot products, cosines, lengths.
 //!
-//! Every dot product goes through these functions so that scoring one answer
-//! gives bit-identical results whether it is scored alone, in a batch, or on
-//! any number of threads (no BLAS, no batch-dependent blocking).
+//! Every dot product and cosine of the crate goes through these functions so that scoring one
+//! answer gives bit-identical results whether it is scored alone, in a batch, or on any number
+//! of threads (no BLAS, no batch-dependent blocking).
 
 const LANES: usize = 8;
 
 /// Dot product in `f32` with eight interleaved accumulators: fast enough to
 /// vectorise, and the order of additions is fixed by the code, not the CPU.
-pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0f32; LANES];
     let ca = a.chunks_exact(LANES);
     let cb = b.chunks_exact(LANES);
@@ -28,7 +28,7 @@ pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
 
 /// Dot product accumulated in `f64`, for logits where precision matters more
 /// than speed.
-pub(crate) fn dot_f64(a: &[f32], b: &[f32]) -> f64 {
+pub fn dot_f64(a: &[f32], b: &[f32]) -> f64 {
     let mut acc = [0f64; 4];
     let ca = a.chunks_exact(4);
     let cb = b.chunks_exact(4);
@@ -47,12 +47,36 @@ pub(crate) fn dot_f64(a: &[f32], b: &[f32]) -> f64 {
 }
 
 /// Euclidean length, accumulated in `f64`.
-pub(crate) fn norm(a: &[f32]) -> f64 {
+pub fn norm(a: &[f32]) -> f64 {
     dot_f64(a, a).sqrt()
 }
 
+/// Cosine of two unit-length vectors: their dot product (the crate keeps every answer, centroid
+/// and label vector at unit length, so this is the one cosine).
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    dot(a, b)
+}
+
+/// Scales each row of a row-major matrix to unit length (zero rows stay zero).
+pub fn l2_normalise(data: &mut [f32], dim: usize) {
+    if dim == 0 {
+        return;
+    }
+    for row in data.chunks_mut(dim) {
+        let n = norm(row);
+        if n > 0.0 {
+            row.iter_mut().for_each(|v| *v = (f64::from(*v) / n) as f32);
+        }
+    }
+}
+
+/// Whether `v` has unit length within `tolerance` and only finite values.
+pub fn is_unit(v: &[f32], tolerance: f64) -> bool {
+    v.iter().all(|x| x.is_finite()) && (norm(v) - 1.0).abs() <= tolerance
+}
+
 /// Unit-length copy, or `None` for a zero or non-finite vector.
-pub(crate) fn normalised(a: &[f32]) -> Option<Vec<f32>> {
+pub fn normalised(a: &[f32]) -> Option<Vec<f32>> {
     let n = norm(a);
     if !(n.is_finite() && n > 0.0) {
         return None;

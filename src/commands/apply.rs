@@ -1,0 +1,254 @@
+//! `codeframe apply`: a frame (learned, or a TOML frame coded zero-shot) and a wave in; every
+//! answer coded or suggested, candidate new codes and drift out.
+
+use std::time::Instant;
+
+use super::{read_answers, BuildEmbedder};
+use crate::cluster;
+use crate::config::{check_precision, ApplySettings};
+use crate::describe::{self, candidate_codes};
+use crate::embed::cpu::CpuInfo;
+use crate::embed::{Embedder, Precision};
+use crate::error::{Error, InputError, Result};
+use crate::fit::FitError;
+use crate::frame::apply::{codable, code_rows, previous_counts, summarise, Application, Baseline};
+use crate::frame::learned::{FrameModel, LearnedFrame};
+use crate::frame::zero_shot::zero_shot;
+use crate::frame::Frame;
+use crate::fsio;
+use crate::manifest::{Manifest, ModelRecord};
+use crate::progress::Progress;
+use crate::report::{console, tables};
+use crate::rundir::{self, Run};
+use crate::status::Status;
+
+/// What `apply` was given to code with.
+enum FrameSource {
+    /// A frame written by `codeframe fit`.
+    Learned(Box<LearnedFrame>),
+    /// A code frame and its question, coded from the descriptions alone.
+    ZeroShot(Frame, Option<String>),
+}
+
+/// Reads and checks the frame, the wave and the baseline, embeds, codes, groups what no code
+/// takes into candidate codes, compares shares with the baseline and writes the folder.
+pub fn run(s: &ApplySettings, build: BuildEmbedder, progress: &Progress) -> Result<Application> {
+    let (source, embedding) = read_frame(s, progress)?;
+    let answers = read_answers(&s.input, &s.columns, progress)?;
+    let earlier = match &s.previous {
+        Some(dir) => Some(previous_run(dir)?),
+        None => None,
+    };
+    let mut loaded = build(&embedding)?;
+    let mut manifest = Manifest::new("apply");
+    loaded.record(&mut manifest);
+    let frame = match source {
+        FrameSource::Learned(f) => *f,
+        FrameSource::ZeroShot(f, q) => zero_shot_frame(
+            &f,
+            q.as_deref(),
+            &s.frame,
+            loaded.embedder.as_mut(),
+            loaded.model.clone(),
+            embedding.precision(),
+        )?,
+    };
+    check_model(&frame, loaded.model.as_ref(), &s.frame)?;
+    let baseline = match (&earlier, &s.previous) {
+        (Some(app), Some(dir)) => Baseline::Previous {
+            counts: previous_counts(&frame, app).map_err(|e| {
+                InputError::file(
+                    &dir.join(rundir::ASSIGNMENTS),
+                    None,
+                    format!("{e} (row {})", e.row + 1),
+                    "compare waves coded with the same frame",
+                )
+            })?,
+            name: dir.display().to_string(),
+        },
+        _ => Baseline::Training,
+    };
+    let keep: Vec<usize> = (0..answers.rows.len())
+        .filter(|&i| codable(&frame, &answers.rows[i].text))
+        .collect();
+    let texts: Vec<&str> = keep
+        .iter()
+        .map(|&i| answers.rows[i].text.as_str())
+        .collect();
+    let t_embed = Instant::now();
+    let (vectors, summary) = loaded.embed(&texts, progress)?;
+    let embed_secs = t_embed.elapsed().as_secs_f64();
+    progress.say(format!("apply: embedded {summary}"));
+    let bad = |e: FitError| -> Error {
+        InputError::file(
+            &s.frame,
+            None,
+            format!("cannot code with this frame: {e}"),
+            "refit the frame with this model",
+        )
+        .into()
+    };
+    let t_code = Instant::now();
+    let mut rows = code_rows(&frame, &answers, &keep, &vectors.data, s.multi).map_err(bad)?;
+    let coding_secs = t_code.elapsed().as_secs_f64();
+    let t_cand = Instant::now();
+    let below: Vec<usize> = (0..keep.len())
+        .filter(|&j| rows[keep[j]].status == Status::BelowThreshold)
+        .collect();
+    let best: Vec<usize> = keep.iter().map(|&r| rows[r].code.unwrap_or(0)).collect();
+    let labels: Vec<String> = frame.codes.iter().map(|c| c.label.clone()).collect();
+    let (candidates, members) = candidate_codes(
+        &labels,
+        &answers,
+        &keep,
+        (&vectors.data, vectors.dim),
+        (&below, &best),
+        s.seed,
+    )?;
+    for (j, c) in members {
+        rows[keep[j]].candidate = Some(c);
+    }
+    let candidate_secs = t_cand.elapsed().as_secs_f64();
+    let app = summarise(&frame, rows, candidates, baseline).map_err(bad)?;
+    let map: Vec<(usize, [f32; 2])> = keep
+        .iter()
+        .copied()
+        .zip(cluster::map_2d(&vectors.data, vectors.dim)?)
+        .collect();
+
+    manifest
+        .input(&s.input, &answers.sha256)
+        .input_file(&s.frame)?;
+    if let Some(dir) = &s.previous {
+        manifest.input_file(&dir.join(rundir::ASSIGNMENTS))?;
+    }
+    manifest.seed = Some(s.seed);
+    manifest
+        .param("input", s.input.display().to_string())
+        .param("question", frame.question.clone())
+        .param("text_column", s.columns.text_column.as_str())
+        .param("id_column", s.columns.id_column.clone())
+        .param("multi", s.multi);
+    let t_write = Instant::now();
+    let written = rundir::write_apply(&s.out, manifest, &app, &map)?;
+    super::warn_cut_cells(&written, progress);
+    progress.say(console::apply_summary(
+        &app,
+        &tables::apply_frequencies(&app),
+    ));
+    progress.say(format!(
+        "apply: seconds — embedding {embed_secs:.2}, coding {coding_secs:.2}, candidate codes \
+         {candidate_secs:.2}, writing {:.2}",
+        t_write.elapsed().as_secs_f64()
+    ));
+    progress.say(format!("apply: wrote {}", s.out.display()));
+    Ok(app)
+}
+
+/// Reads either kind of frame before the model loads; a learned frame fixes the precision its
+/// thresholds were calibrated at (f32 on a CPU without bfloat16 instructions, said so).
+fn read_frame(
+    s: &ApplySettings,
+    progress: &Progress,
+) -> Result<(FrameSource, crate::embed::spec::EmbedderSpec)> {
+    let is_toml = s
+        .frame
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
+    if is_toml {
+        let (f, q) = Frame::read_for(&s.frame, s.question.as_deref(), &s.input)?;
+        return Ok((FrameSource::ZeroShot(f, q), s.embedding.clone()));
+    }
+    let f = LearnedFrame::parse(&s.frame, &fsio::read(&s.frame)?)?;
+    let mut precision = match f.model.precision.as_str() {
+        "bf16" => Precision::Bf16,
+        _ => Precision::F32,
+    };
+    if precision == Precision::Bf16
+        && check_precision(precision, tch::Device::Cpu, &CpuInfo::detect()).is_err()
+    {
+        progress.warn(format!(
+            "{} was calibrated on bf16 vectors, but this CPU has no bfloat16 instructions; \
+             embedding in f32 instead (vectors within a cosine of 0.999 of bf16)",
+            s.frame.display()
+        ));
+        precision = Precision::F32;
+    }
+    let embedding = s.embedding.clone().with_precision(precision);
+    Ok((FrameSource::Learned(Box::new(f)), embedding))
+}
+
+/// The earlier wave an apply compares shares with.
+fn previous_run(dir: &std::path::Path) -> Result<Application> {
+    match rundir::read_run(dir)? {
+        Run::Apply(r) => Ok(r.application),
+        Run::Discover(_) => Err(InputError::file(
+            dir,
+            None,
+            "this folder holds a discover run",
+            "pass the output folder of an earlier `codeframe apply` to --previous",
+        )
+        .into()),
+    }
+}
+
+/// A zero-shot frame: the question's codes embedded from their labels and descriptions.
+fn zero_shot_frame(
+    f: &Frame,
+    question: Option<&str>,
+    path: &std::path::Path,
+    embedder: &mut dyn Embedder,
+    model: Option<ModelRecord>,
+    precision: Precision,
+) -> Result<LearnedFrame> {
+    let model = model.ok_or_else(|| {
+        Error::from(InputError::flag(
+            "zero-shot coding needs the sentence-embedding model",
+            "use --embedder minilm",
+        ))
+    })?;
+    let labels = describe::frame_labels(f, question, false, embedder)?;
+    zero_shot(
+        f,
+        question,
+        labels.vectors,
+        FrameModel {
+            name: model.name,
+            checksum: model.checksum,
+            precision: precision.to_string(),
+        },
+    )
+    .map_err(|e| {
+        InputError::file(
+            path,
+            None,
+            format!("cannot code from this frame's descriptions: {e}"),
+            "give the question at least one code with a label",
+        )
+        .into()
+    })
+}
+
+/// Refuses a frame built with another model than the one loaded.
+fn check_model(
+    frame: &LearnedFrame,
+    model: Option<&ModelRecord>,
+    path: &std::path::Path,
+) -> Result<(), InputError> {
+    if model.map(|m| m.checksum.as_str()) == Some(frame.model.checksum.as_str()) {
+        return Ok(());
+    }
+    Err(InputError::file(
+        path,
+        None,
+        format!(
+            "the frame was built with {} (checksum {}); the model in use is {}",
+            frame.model.name,
+            frame.model.checksum,
+            model
+                .map(|m| format!("{} (checksum {})", m.name, m.checksum))
+                .unwrap_or_else(|| "none".into())
+        ),
+        "refit the frame with this model (codeframe fit), or install the model it was built with",
+    ))
+}

@@ -1,0 +1,152 @@
+//! `codeframe discover`: answers in; groups with names, keywords and typical answers, and every
+//! row's group or reason, out.
+
+use super::{read_answers, BuildEmbedder};
+use crate::cluster::{self, Clustering, KChoice, STABLE};
+use crate::config::{cluster_error, DiscoverSettings};
+use crate::describe::{self, Discovery, Names};
+use crate::error::{InputError, Result};
+use crate::frame::Frame;
+use crate::ingest::substantive::substantive_rows;
+use crate::manifest::Manifest;
+use crate::progress::Progress;
+use crate::report::console;
+use crate::rundir;
+
+/// Reads, sets aside non-answers, embeds, clusters (from the frame's codes with `--k frame`),
+/// names and describes the groups, writes the folder.
+pub fn run(s: &DiscoverSettings, build: BuildEmbedder, progress: &Progress) -> Result<Discovery> {
+    let frame = match &s.frame {
+        Some(path) => Some(Frame::read_for(path, s.question.as_deref(), &s.input)?),
+        None => None,
+    };
+    let frame_ref = frame.as_ref().map(|(f, q)| (f, q.as_deref()));
+    let answers = read_answers(&s.input, &s.columns, progress)?;
+    let texts = answers.texts();
+    let (keep, distinct) = substantive_rows(&texts);
+    let seeded = s.cluster.k == KChoice::FromFrame;
+    // Seeded groups take their codes' names; otherwise groups are named at the chosen level.
+    let label_groups = !seeded && s.topic_groups;
+    if let Some((f, q)) = frame_ref {
+        check_labels(f, q, label_groups, seeded, distinct)?;
+    }
+    let params = match keep.is_empty() {
+        true => None,
+        false => Some(s.cluster.check(distinct, keep.len()).map_err(|e| {
+            let mut e = cluster_error(e);
+            e.problem = format!(
+                "{} ({} of {} rows are substantive)",
+                e.problem,
+                keep.len(),
+                answers.rows.len()
+            );
+            e
+        })?),
+    };
+
+    let mut loaded = build(&s.embedding)?;
+    let mut manifest = Manifest::new("discover");
+    loaded.record(&mut manifest);
+    let kept: Vec<&str> = keep.iter().map(|&i| texts[i]).collect();
+    let (vectors, summary) = loaded.embed(&kept, progress)?;
+    progress.say(format!("discover: embedded {summary}"));
+    let labels = match frame_ref {
+        Some((f, q)) if params.is_some() => Some(describe::frame_labels(
+            f,
+            q,
+            label_groups,
+            loaded.embedder.as_mut(),
+        )?),
+        _ => None,
+    };
+    let spin = progress.spinner(&format!("clustering {} answers", keep.len()));
+    let clustering = match (&params, &labels) {
+        (None, _) => Clustering::empty(),
+        (Some(p), Some(l)) if seeded => p.fit_seeded(&vectors.data, vectors.dim, &l.vectors)?,
+        (Some(p), _) => p.fit(&vectors.data, vectors.dim)?,
+    };
+    spin.finish_and_clear();
+    if !clustering.curve.is_empty() {
+        progress.say(console::k_curve(&clustering.curve, clustering.k, STABLE));
+    }
+    let namings = labels
+        .as_ref()
+        .map(|l| describe::frame_names(&clustering, (&vectors.data, vectors.dim), l, seeded));
+    if let Some(l) = &labels {
+        progress.say(format!(
+            "discover: named groups from {} frame labels",
+            l.labels.len()
+        ));
+    }
+    let discovery = describe::discovery(
+        &answers,
+        &keep,
+        (&vectors.data, vectors.dim),
+        &clustering,
+        Names {
+            namings,
+            frame: frame_ref,
+            rollup: seeded && s.topic_groups,
+        },
+    );
+    let map: Vec<(usize, [f32; 2])> = keep
+        .iter()
+        .copied()
+        .zip(cluster::map_2d(&vectors.data, vectors.dim)?)
+        .collect();
+
+    manifest.input(&s.input, &answers.sha256);
+    if let Some(path) = &s.frame {
+        manifest.input_file(path)?;
+    }
+    manifest.seed = Some(s.cluster.seed);
+    manifest
+        .param("input", s.input.display().to_string())
+        .param("text_column", s.columns.text_column.as_str())
+        .param("id_column", s.columns.id_column.clone())
+        .param("k", format!("{:?}", s.cluster.k))
+        .param("k_chosen", clustering.k)
+        .param("restarts", s.cluster.n_runs)
+        .param("method", s.cluster.method.name())
+        .param("max_iter", s.cluster.max_iter)
+        .param("question", frame.as_ref().and_then(|(_, q)| q.clone()))
+        .param("level", if s.topic_groups { "groups" } else { "codes" });
+    let written = rundir::write_discover(&s.out, manifest, &discovery, &map)?;
+    super::warn_cut_cells(&written, progress);
+    progress.say(console::discover_summary(&discovery));
+    progress.say(format!("discover: wrote {}", s.out.display()));
+    Ok(discovery)
+}
+
+/// Refuses a frame without labels at the level asked, or more seeds than distinct answers —
+/// before anything is embedded.
+fn check_labels(
+    frame: &Frame,
+    question: Option<&str>,
+    topic_groups: bool,
+    seeded: bool,
+    distinct: usize,
+) -> Result<(), InputError> {
+    let n = frame.candidates(question, topic_groups).len();
+    if n == 0 {
+        return Err(InputError::flag(
+            format!(
+                "the frame has no {} for question {}",
+                if topic_groups {
+                    "topic groups"
+                } else {
+                    "codes"
+                },
+                question.unwrap_or("(none)")
+            ),
+            "use --level codes, or add the groups to the frame",
+        ));
+    }
+    if seeded && distinct > 0 && n > distinct {
+        return Err(InputError::flag(
+            format!("--k frame asks for {n} groups but there are {distinct} distinct answers"),
+            "pass a smaller numeric --k",
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,71 @@
+//! `codeframe evaluate`: predictions and human codes in, joined by id; every score out.
+
+use crate::cli::EvalMode;
+use crate::config::EvaluateSettings;
+use crate::error::{InputError, Result};
+use crate::evaluate::join::{join, looks_like_codes, JoinColumns};
+use crate::evaluate::{render_text, EvalReport, Evaluation};
+use crate::fsio;
+use crate::manifest::Manifest;
+use crate::progress::Progress;
+use crate::report;
+use crate::rundir;
+
+/// Reads both files (codeframe's own CSV files as written), joins, scores, writes the JSON.
+pub fn run(s: &EvaluateSettings, progress: &Progress) -> Result<Evaluation> {
+    let pred = rundir::read_table(&s.pred)?;
+    let gold = rundir::read_table(&s.gold)?;
+    for w in pred.warnings.iter().chain(&gold.warnings) {
+        progress.warn(w);
+    }
+    let cols = JoinColumns {
+        pred_id: pred.column(&s.id_column, "--id-column")?,
+        pred_label: pred.column(&s.pred_column, "--pred-column")?,
+        gold_id: gold.column(&s.id_column, "--id-column")?,
+        gold_label: gold.column(&s.gold_column, "--gold-column")?,
+    };
+    let joined = join(&pred, &gold, cols)?;
+    let codes = match s.mode {
+        EvalMode::Codes => true,
+        EvalMode::Groups => false,
+        EvalMode::Auto => looks_like_codes(&joined),
+    };
+    let p: Vec<&str> = joined.pred.iter().map(String::as_str).collect();
+    let g: Vec<&str> = joined.gold.iter().map(String::as_str).collect();
+    let scores = if codes {
+        EvalReport::for_codes(&p, &g)
+    } else {
+        EvalReport::for_clusters(&p, &g)
+    }
+    .map_err(|e| InputError::file(&s.gold, None, e.to_string(), "check the label columns"))?;
+    let mut manifest = Manifest::new("evaluate");
+    manifest
+        .input(&s.pred, &pred.sha256)
+        .input(&s.gold, &gold.sha256)
+        .param("pred_column", s.pred_column.as_str())
+        .param("gold_column", s.gold_column.as_str())
+        .param("id_column", s.id_column.as_str())
+        .param("mode", format!("{:?}", s.mode).to_lowercase());
+    if let Some(out) = &s.out {
+        manifest.outputs.push(out.display().to_string());
+    }
+    let evaluation = Evaluation {
+        manifest,
+        mode: if codes { "codes" } else { "groups" },
+        n: joined.ids.len(),
+        gold_uncoded: joined.gold_uncoded,
+        pred_without_gold: joined.pred_without_gold,
+        report: scores,
+    };
+    let json = report::json("evaluation", &evaluation)?;
+    match &s.out {
+        Some(out) => fsio::write_output(out, &json)?,
+        None => fsio::write_stdout(&json)?,
+    }
+    progress.say(format!(
+        "evaluate: {} answers scored as {} ({} gold rows uncoded, {} predictions without gold)",
+        evaluation.n, evaluation.mode, evaluation.gold_uncoded, evaluation.pred_without_gold
+    ));
+    progress.say(render_text(&evaluation.report));
+    Ok(evaluation)
+}

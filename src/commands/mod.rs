@@ -1,0 +1,82 @@
+//! Commands: one short flow per sub-command — read, run the stages, write through the output
+//! contract (`rundir`), print the summary. The stages do the work; a command only sequences it.
+
+pub mod agree;
+pub mod apply;
+pub mod discover;
+pub mod embed;
+pub mod evaluate;
+pub mod fit;
+pub mod model;
+pub mod report;
+
+use std::path::Path;
+
+use crate::cli::{Cli, Command};
+use crate::config::{
+    AgreeSettings, ApplySettings, DiscoverSettings, EmbedSettings, EvaluateSettings, FitSettings,
+    ReportSettings,
+};
+use crate::embed::spec::{EmbedderSpec, Loaded};
+use crate::error::Result;
+use crate::ingest::{self, Answers, ReadOptions};
+use crate::progress::Progress;
+use crate::rundir;
+
+/// How a command gets its embedder once its inputs are checked: the real builder
+/// ([`EmbedderSpec::build`]) or, in tests, a fake.
+pub type BuildEmbedder<'a> = &'a mut dyn FnMut(&EmbedderSpec) -> Result<Loaded>;
+
+/// Runs one parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    let progress = Progress::new(cli.quiet);
+    let build: &mut dyn FnMut(&EmbedderSpec) -> Result<Loaded> = &mut |s| s.build();
+    match cli.command {
+        Command::Embed(a) => embed::run(&EmbedSettings::from_args(&a)?, build, &progress).map(drop),
+        Command::Discover(a) => {
+            let s = DiscoverSettings::from_args(&a)?;
+            discover::run(&s, build, &progress)?;
+            if s.report {
+                report::run(&ReportSettings::new(&s.out, None)?, &progress)?;
+            }
+            Ok(())
+        }
+        Command::Evaluate(a) => {
+            evaluate::run(&EvaluateSettings::from_args(&a)?, &progress).map(drop)
+        }
+        Command::Agree(a) => agree::run(&AgreeSettings::from_args(&a)?, &progress).map(drop),
+        Command::Fit(a) => fit::run(&FitSettings::from_args(&a)?, build, &progress).map(drop),
+        Command::Apply(a) => {
+            let s = ApplySettings::from_args(&a)?;
+            apply::run(&s, build, &progress)?;
+            if s.report {
+                report::run(&ReportSettings::new(&s.out, None)?, &progress)?;
+            }
+            Ok(())
+        }
+        Command::Report(a) => report::run(&ReportSettings::from_args(&a)?, &progress),
+        Command::Model(m) => model::run(&m, &progress),
+    }
+}
+
+/// Says when workbook cells were cut to Excel's limit.
+fn warn_cut_cells(written: &rundir::Written, progress: &Progress) {
+    if written.cut_cells > 0 {
+        progress.warn(format!(
+            "{} answers are longer than Excel's {} characters per cell: the .xlsx files hold them \
+             cut, the .csv files whole",
+            written.cut_cells,
+            crate::report::xlsx::MAX_CELL_CHARS
+        ));
+    }
+}
+
+/// Reads an answers file (codeframe's own CSV files as written) and shows its warnings.
+pub fn read_answers(input: &Path, columns: &ReadOptions, progress: &Progress) -> Result<Answers> {
+    let table = rundir::read_table(input)?;
+    let answers = ingest::answers_from_table(table, columns)?;
+    for w in &answers.warnings {
+        progress.warn(w);
+    }
+    Ok(answers)
+}

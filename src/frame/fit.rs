@@ -1,0 +1,201 @@
+//! Fitting a frame: which coded answers it learns from, the classifier chosen by
+//! cross-validation, the per-code thresholds and the training figures.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::learned::{slug, FrameCode, TrainingSummary};
+use super::Frame;
+use crate::fit::{
+    accuracy_at_coverage, select_observed, CandidateReport, Classifier, ClassifierSpec, FitError,
+    ThresholdRule, Thresholds, Training,
+};
+use crate::ingest::substantive::{set_aside, SetAside};
+use crate::ingest::Answers;
+
+/// The coded answers a frame learns from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainingSet {
+    /// The codes: the frame's (in frame order) or the labels seen (sorted).
+    pub codes: Vec<FrameCode>,
+    /// Rows learned from, in input order.
+    pub rows: Vec<usize>,
+    /// Code index of each of `rows`.
+    pub code_of: Vec<usize>,
+    /// Rows without a code, left out.
+    pub uncoded: usize,
+    /// Coded rows that are blank, left out.
+    pub empty: usize,
+    /// Coded placeholders such as "nothing" (learned from: the coders coded them).
+    pub placeholders: usize,
+}
+
+/// Why coded answers cannot train a frame.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TrainingError {
+    /// A label the frame lacks.
+    #[error("the code \"{label}\" is not in the frame")]
+    UnknownCode {
+        /// The label.
+        label: String,
+        /// The row's line in the input.
+        line: u64,
+    },
+    /// Fewer than two codes to tell apart.
+    #[error("fewer than two codes have substantive answers")]
+    TooFewCodes,
+}
+
+/// The training set: `labels[i]` is row `i`'s human code ("" = not coded).
+pub fn training_set(
+    frame: Option<(&Frame, Option<&str>)>,
+    answers: &Answers,
+    labels: &[String],
+) -> Result<TrainingSet, TrainingError> {
+    let mut codes: Vec<FrameCode> = match frame {
+        Some((f, q)) => f.frame_codes(q),
+        None => {
+            let mut seen: Vec<&str> = labels
+                .iter()
+                .map(String::as_str)
+                .filter(|l| !l.is_empty())
+                .collect();
+            seen.sort_unstable();
+            seen.dedup();
+            seen.iter()
+                .map(|l| FrameCode {
+                    id: slug(l),
+                    label: l.to_string(),
+                    group: None,
+                    description: String::new(),
+                    n_train: 0,
+                    nonanswers: false,
+                })
+                .collect()
+        }
+    };
+    let index: BTreeMap<&str, usize> = codes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.label.as_str(), i))
+        .collect();
+    let mut set = TrainingSet {
+        codes: Vec::new(),
+        rows: Vec::new(),
+        code_of: Vec::new(),
+        uncoded: 0,
+        empty: 0,
+        placeholders: 0,
+    };
+    for (row, a) in answers.rows.iter().enumerate() {
+        let label = labels[row].as_str();
+        if label.is_empty() {
+            set.uncoded += 1;
+            continue;
+        }
+        let Some(&c) = index.get(label) else {
+            return Err(TrainingError::UnknownCode {
+                label: label.to_string(),
+                line: a.line,
+            });
+        };
+        match set_aside(&a.text) {
+            Some(SetAside::Empty) => {
+                set.empty += 1;
+                continue;
+            }
+            // Coders who code answers like "nothing" (e.g. as "no improvement needed") teach
+            // the frame to code them too.
+            Some(SetAside::NonSubstantive) => set.placeholders += 1,
+            None => {}
+        }
+        set.rows.push(row);
+        set.code_of.push(c);
+    }
+    for &c in &set.code_of {
+        codes[c].n_train += 1;
+    }
+    if codes.iter().filter(|c| c.n_train > 0).count() < 2 {
+        return Err(TrainingError::TooFewCodes);
+    }
+    set.codes = codes;
+    Ok(set)
+}
+
+/// How a frame is fitted.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FitOptions {
+    /// Cross-validation folds (at most the number of answers; `usize::MAX`: leave-one-out).
+    pub folds: usize,
+    /// Precision the automatically coded answers must reach.
+    pub target_precision: f64,
+    /// Seed of the folds.
+    pub seed: u64,
+}
+
+/// A fitted classifier, its thresholds and its cross-validated figures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Learned {
+    /// The chosen classifier, refitted on every answer.
+    pub classifier: Classifier,
+    /// Per-code thresholds at the target precision.
+    pub thresholds: Thresholds,
+    /// How it did out of fold.
+    pub training: TrainingSummary,
+}
+
+/// Cross-validates every candidate classifier on the same folds, keeps the best, calibrates
+/// each code's threshold on the out-of-fold answers. `vectors` are the rows' unit vectors.
+/// `observe` sees each candidate's figures and time as they come.
+pub fn learn(
+    set: &TrainingSet,
+    (vectors, dim): (&[f32], usize),
+    opts: FitOptions,
+    observe: &mut dyn FnMut(&CandidateReport, Duration),
+) -> Result<Learned, FitError> {
+    let training = Training {
+        vectors,
+        dim,
+        labels: &set.code_of,
+        n_codes: set.codes.len(),
+    };
+    let folds = opts.folds.min(set.rows.len());
+    let candidates = ClassifierSpec::default_candidates();
+    let selection = select_observed(&training, &candidates, folds, opts.seed, &mut |_, r, t| {
+        observe(r, t)
+    })?;
+    let rule = ThresholdRule {
+        target_precision: opts.target_precision,
+        ..ThresholdRule::default()
+    };
+    let thresholds = Thresholds::calibrate(&selection.cv.oof, set.codes.len(), rule)?;
+    let oof = &selection.cv.oof;
+    let auto: Vec<bool> = oof
+        .iter()
+        .map(|p| thresholds.passes(p.predicted, p.score))
+        .collect();
+    let n_auto = auto.iter().filter(|&&a| a).count();
+    let auto_right = oof
+        .iter()
+        .zip(&auto)
+        .filter(|(p, &a)| a && p.predicted == p.truth)
+        .count();
+    let best = &selection.candidates[selection.best];
+    let training = TrainingSummary {
+        n: set.rows.len(),
+        folds: selection.cv.folds,
+        chosen: best.name.clone(),
+        accuracy: best.accuracy,
+        macro_f1: best.macro_f1,
+        kappa: best.kappa,
+        accuracy_at_80: accuracy_at_coverage(oof, 0.8).map(|p| p.accuracy),
+        auto_coded_share: (!oof.is_empty()).then(|| n_auto as f64 / oof.len() as f64),
+        auto_coded_accuracy: (n_auto > 0).then(|| auto_right as f64 / n_auto as f64),
+        candidates: selection.candidates.clone(),
+    };
+    Ok(Learned {
+        classifier: selection.classifier,
+        thresholds,
+        training,
+    })
+}

@@ -1,0 +1,426 @@
+//! The tables of a run, computed once from its typed results: the frequency table (the same
+//! rows and base in frequencies.csv, the workbook, the console and the page), assignments,
+//! drift and the map. Pure: results in, rows out.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use super::Sheet;
+use crate::describe::Discovery;
+use crate::frame::apply::Application;
+use crate::status::Status;
+
+/// What the shares of a frequency table are shares of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Base {
+    /// Every input row (discover: a report's annex counts every answer, blanks included).
+    AllAnswers,
+    /// The answers apply coded (passing their code's threshold).
+    CodedAnswers,
+}
+
+impl fmt::Display for Base {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Base::AllAnswers => "all answers",
+            Base::CodedAnswers => "coded answers",
+        })
+    }
+}
+
+/// What a frequency row counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowKind {
+    /// A discovered group (or its frame name).
+    Group,
+    /// A code of the frame.
+    Code,
+    /// Rows with this status, not counted under any group or code.
+    Status(Status),
+}
+
+impl RowKind {
+    fn word(self) -> &'static str {
+        match self {
+            RowKind::Group => "group",
+            RowKind::Code => "code",
+            RowKind::Status(_) => "status",
+        }
+    }
+}
+
+/// One row of a frequency table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FreqRow {
+    /// Group or code name, or the status word.
+    pub name: String,
+    /// What it counts.
+    pub kind: RowKind,
+    /// The code's id (apply).
+    pub code_id: Option<String>,
+    /// The code's topic group (apply).
+    pub topic_group: Option<String>,
+    /// Answers counted (coded answers for a code; rows for a status).
+    pub count: usize,
+    /// Of them, answers set aside and counted here because the frame says non-answers belong
+    /// here (discover).
+    pub set_aside: usize,
+    /// Answers below threshold whose best code this is (apply).
+    pub suggested: Option<usize>,
+    /// `count` over the base; `None` for rows outside the base.
+    pub share: Option<f64>,
+}
+
+/// A run's frequency table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Frequencies {
+    /// What shares are shares of.
+    pub base: Base,
+    /// The number of answers in the base.
+    pub base_n: usize,
+    /// Every input row.
+    pub rows_total: usize,
+    /// Groups or codes first, then statuses.
+    pub rows: Vec<FreqRow>,
+}
+
+fn share(n: usize, base: usize) -> Option<f64> {
+    Some(n as f64 / base.max(1) as f64)
+}
+
+/// Discover's table: answers per group name (groups sharing a name added up), largest first
+/// (ties by name), then set-aside answers by status — or, when the frame has a code for
+/// non-answers, counted under it. Base: all answers.
+pub fn discover_frequencies(d: &Discovery) -> Frequencies {
+    let mut counts: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for g in &d.groups {
+        counts.entry(g.name.as_str()).or_insert((0, 0)).0 += g.size;
+    }
+    let set_aside: usize = d.set_aside.values().sum();
+    if let Some(name) = &d.set_aside_as {
+        let e = counts.entry(name.as_str()).or_insert((0, 0));
+        e.0 += set_aside;
+        e.1 += set_aside;
+    }
+    let mut named: Vec<(&str, (usize, usize))> = counts.into_iter().collect();
+    named.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(a.0.cmp(b.0)));
+    let mut rows: Vec<FreqRow> = named
+        .into_iter()
+        .map(|(name, (n, aside))| FreqRow {
+            name: name.to_string(),
+            kind: RowKind::Group,
+            code_id: None,
+            topic_group: None,
+            count: n,
+            set_aside: aside,
+            suggested: None,
+            share: share(n, d.rows),
+        })
+        .collect();
+    if d.set_aside_as.is_none() {
+        rows.extend(d.set_aside.iter().map(|(&status, &n)| FreqRow {
+            name: status.to_string(),
+            kind: RowKind::Status(status),
+            code_id: None,
+            topic_group: None,
+            count: n,
+            set_aside: n,
+            suggested: None,
+            share: share(n, d.rows),
+        }));
+    }
+    Frequencies {
+        base: Base::AllAnswers,
+        base_n: d.rows,
+        rows_total: d.rows,
+        rows,
+    }
+}
+
+/// Apply's table: every code in frame order with its coded and suggested answers, then the
+/// rows not coded, by status. Base: coded answers.
+pub fn apply_frequencies(app: &Application) -> Frequencies {
+    let s = &app.summary;
+    let coded: usize = s.coded.values().sum();
+    let mut rows: Vec<FreqRow> = s
+        .codes
+        .iter()
+        .map(|c| {
+            let n = s.coded.get(&c.label).copied().unwrap_or(0);
+            FreqRow {
+                name: c.label.clone(),
+                kind: RowKind::Code,
+                code_id: Some(c.id.clone()),
+                topic_group: c.group.clone(),
+                count: n,
+                set_aside: 0,
+                suggested: Some(s.suggested.get(&c.label).copied().unwrap_or(0)),
+                share: share(n, coded),
+            }
+        })
+        .collect();
+    for (&status, &n) in s.status.iter().filter(|(st, _)| **st != Status::Coded) {
+        rows.push(FreqRow {
+            name: status.to_string(),
+            kind: RowKind::Status(status),
+            code_id: None,
+            topic_group: None,
+            count: n,
+            set_aside: 0,
+            suggested: None,
+            share: None,
+        });
+    }
+    Frequencies {
+        base: Base::CodedAnswers,
+        base_n: coded,
+        rows_total: app.rows.len(),
+        rows,
+    }
+}
+
+fn f4(v: Option<f64>) -> String {
+    v.map(|v| format!("{v:.4}")).unwrap_or_default()
+}
+
+impl Frequencies {
+    /// frequencies.csv / .xlsx. Discover: `response, count, share_of_answers, kind`; apply:
+    /// `response, code_id, group, count, share_of_coded, suggested, kind`.
+    pub fn sheet(&self) -> Sheet {
+        let (header, rows) = match self.base {
+            Base::AllAnswers => (
+                vec!["response", "count", "share_of_answers", "kind"],
+                self.rows
+                    .iter()
+                    .map(|r| {
+                        vec![
+                            r.name.clone(),
+                            r.count.to_string(),
+                            f4(r.share),
+                            r.kind.word().to_string(),
+                        ]
+                    })
+                    .collect(),
+            ),
+            Base::CodedAnswers => (
+                vec![
+                    "response",
+                    "code_id",
+                    "group",
+                    "count",
+                    "share_of_coded",
+                    "suggested",
+                    "kind",
+                ],
+                self.rows
+                    .iter()
+                    .map(|r| {
+                        vec![
+                            r.name.clone(),
+                            r.code_id.clone().unwrap_or_default(),
+                            r.topic_group.clone().unwrap_or_default(),
+                            r.count.to_string(),
+                            f4(r.share),
+                            r.suggested.map(|n| n.to_string()).unwrap_or_default(),
+                            r.kind.word().to_string(),
+                        ]
+                    })
+                    .collect(),
+            ),
+        };
+        Sheet {
+            name: "frequencies",
+            header,
+            rows,
+        }
+    }
+
+    /// The group or code rows (what the chart shows).
+    pub fn categories(&self) -> impl Iterator<Item = &FreqRow> {
+        self.rows
+            .iter()
+            .filter(|r| !matches!(r.kind, RowKind::Status(_)))
+    }
+}
+
+/// Discover's assignments.csv: `id, text, group, group_name, score, status`, input order.
+pub fn discover_assignments(d: &Discovery) -> Sheet {
+    Sheet {
+        name: "assignments",
+        header: vec!["id", "text", "group", "group_name", "score", "status"],
+        rows: d
+            .assignments
+            .iter()
+            .map(|a| {
+                vec![
+                    a.id.clone(),
+                    a.text.clone(),
+                    a.group.map(|g| g.to_string()).unwrap_or_default(),
+                    a.group_name.clone(),
+                    a.score.map(|s| format!("{s:.4}")).unwrap_or_default(),
+                    a.status.to_string(),
+                ]
+            })
+            .collect(),
+    }
+}
+
+/// The columns of an apply's assignments.csv.
+pub const APPLY_ASSIGNMENT_COLUMNS: [&str; 9] = [
+    "id",
+    "text",
+    "code",
+    "code_id",
+    "group",
+    "confidence",
+    "status",
+    "codes",
+    "candidate",
+];
+
+/// Apply's assignments.csv: every row, input order.
+pub fn apply_assignments(app: &Application) -> Sheet {
+    let codes = &app.summary.codes;
+    Sheet {
+        name: "assignments",
+        header: APPLY_ASSIGNMENT_COLUMNS.to_vec(),
+        rows: app
+            .rows
+            .iter()
+            .map(|r| {
+                let code = r.code.and_then(|c| codes.get(c));
+                vec![
+                    r.id.clone(),
+                    r.text.clone(),
+                    code.map(|c| c.label.clone()).unwrap_or_default(),
+                    code.map(|c| c.id.clone()).unwrap_or_default(),
+                    code.and_then(|c| c.group.clone()).unwrap_or_default(),
+                    r.confidence.map(|v| format!("{v:.4}")).unwrap_or_default(),
+                    r.status.to_string(),
+                    r.codes
+                        .iter()
+                        .filter_map(|&c| codes.get(c).map(|c| c.label.clone()))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                    r.candidate.map(|c| c.to_string()).unwrap_or_default(),
+                ]
+            })
+            .collect(),
+    }
+}
+
+/// drift.csv: share per code in the baseline and this wave.
+pub fn drift_sheet(app: &Application) -> Sheet {
+    let d = &app.summary.drift;
+    let f = |v: Option<f64>| v.map(|v| format!("{v:.6}")).unwrap_or_default();
+    Sheet {
+        name: "drift",
+        header: vec![
+            "code",
+            "baseline_count",
+            "baseline_share",
+            "wave_count",
+            "wave_share",
+            "change_pp",
+            "z",
+            "p_value",
+            "flag",
+        ],
+        rows: d
+            .codes
+            .iter()
+            .map(|c| {
+                vec![
+                    app.summary
+                        .codes
+                        .get(c.code)
+                        .map(|c| c.label.clone())
+                        .unwrap_or_default(),
+                    c.prev_count.to_string(),
+                    f(c.prev_share),
+                    c.cur_count.to_string(),
+                    f(c.cur_share),
+                    f(c.change_pp),
+                    f(c.z),
+                    f(c.p_value),
+                    drift_flag(c.p_value, c.change_pp).to_string(),
+                ]
+            })
+            .collect(),
+    }
+}
+
+/// `up` or `down` when the change is significant at 0.05, else empty.
+pub fn drift_flag(p_value: Option<f64>, change_pp: Option<f64>) -> &'static str {
+    match p_value {
+        Some(p) if p < 0.05 && change_pp.unwrap_or(0.0) > 0.0 => "up",
+        Some(p) if p < 0.05 => "down",
+        _ => "",
+    }
+}
+
+/// map.csv: each mapped answer's id and its place on the report's 2-D map.
+pub fn map_sheet<'a>(points: impl IntoIterator<Item = (&'a str, [f32; 2])>) -> Sheet {
+    Sheet {
+        name: "map",
+        header: vec!["id", "x", "y"],
+        rows: points
+            .into_iter()
+            .map(|(id, [x, y])| vec![id.to_string(), format!("{x:.5}"), format!("{y:.5}")])
+            .collect(),
+    }
+}
+
+/// What `embed` did with one row (the `status` of FILE.ids.csv).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmbedStatus {
+    /// Embedded whole.
+    Embedded,
+    /// Longer than the model's window: cut, then embedded.
+    Truncated,
+    /// Nothing but white space (embedded as the empty text).
+    Empty,
+}
+
+impl EmbedStatus {
+    /// The status of a row.
+    pub fn of(text: &str, truncated: bool) -> Self {
+        if text.trim().is_empty() {
+            EmbedStatus::Empty
+        } else if truncated {
+            EmbedStatus::Truncated
+        } else {
+            EmbedStatus::Embedded
+        }
+    }
+
+    /// The word written in FILE.ids.csv.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EmbedStatus::Embedded => "embedded",
+            EmbedStatus::Truncated => "truncated",
+            EmbedStatus::Empty => "empty",
+        }
+    }
+}
+
+/// FILE.ids.csv of `embed`: one line per input row, in matrix order.
+pub fn ids_sheet(answers: &crate::ingest::Answers, truncated: &[bool]) -> Sheet {
+    Sheet {
+        name: "ids",
+        header: vec!["row", "id", "line", "status"],
+        rows: answers
+            .rows
+            .iter()
+            .zip(truncated)
+            .map(|(a, &cut)| {
+                vec![
+                    a.row.to_string(),
+                    a.id.clone(),
+                    a.line.to_string(),
+                    EmbedStatus::of(&a.text, cut).as_str().to_string(),
+                ]
+            })
+            .collect(),
+    }
+}

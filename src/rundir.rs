@@ -1,0 +1,216 @@
+//! The output folder of a discover or apply run, as one typed contract: the file names, the
+//! writers (every file of a run is written into a staging folder that then replaces the output
+//! folder in one step), and typed readers for the report and `--previous`, which check that
+//! every file comes from the run `manifest.json` records.
+
+mod read;
+mod stage;
+
+use std::path::{Path, PathBuf};
+
+pub use read::{read_attachments, read_run, read_table, ApplyRun, DiscoverRun, Run};
+pub use stage::Staging;
+
+use crate::describe::Discovery;
+use crate::error::{InputError, Result};
+use crate::frame::apply::Application;
+use crate::manifest::Manifest;
+use crate::report::{self, tables};
+
+/// The run's record: inputs, model, parameters, seed, version and each file's hash.
+pub const MANIFEST: &str = "manifest.json";
+/// Every input row with its group or code.
+pub const ASSIGNMENTS: &str = "assignments.csv";
+/// The same as a workbook.
+pub const ASSIGNMENTS_XLSX: &str = "assignments.xlsx";
+/// Answers per group or code.
+pub const FREQUENCIES: &str = "frequencies.csv";
+/// The same as a workbook.
+pub const FREQUENCIES_XLSX: &str = "frequencies.xlsx";
+/// Discover's groups: names, keywords, typical answers.
+pub const GROUPS: &str = "groups.json";
+/// The report's 2-D map of the answers.
+pub const MAP: &str = "map.csv";
+/// Apply's code shares against the baseline.
+pub const DRIFT: &str = "drift.csv";
+/// Apply's counts, codes, candidates and drift.
+pub const SUMMARY: &str = "summary.json";
+/// The report page (written by `codeframe report` or `--report`).
+pub const REPORT: &str = "report.html";
+/// Scores against human codes, when placed in the folder (`codeframe evaluate --out`).
+pub const EVALUATION: &str = "evaluation.json";
+/// Agreement figures, when placed in the folder (`codeframe agree --out`).
+pub const AGREEMENT: &str = "agreement.json";
+
+/// Which command wrote a folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunKind {
+    /// `codeframe discover`.
+    Discover,
+    /// `codeframe apply`.
+    Apply,
+}
+
+impl RunKind {
+    /// The command's name, as manifests record it.
+    pub fn command(self) -> &'static str {
+        match self {
+            RunKind::Discover => "discover",
+            RunKind::Apply => "apply",
+        }
+    }
+
+    /// The files a run of this kind writes (besides the manifest).
+    pub fn files(self) -> &'static [&'static str] {
+        match self {
+            RunKind::Discover => &[
+                ASSIGNMENTS,
+                ASSIGNMENTS_XLSX,
+                FREQUENCIES,
+                FREQUENCIES_XLSX,
+                GROUPS,
+                MAP,
+            ],
+            RunKind::Apply => &[
+                ASSIGNMENTS,
+                ASSIGNMENTS_XLSX,
+                FREQUENCIES,
+                FREQUENCIES_XLSX,
+                DRIFT,
+                SUMMARY,
+                MAP,
+            ],
+        }
+    }
+}
+
+/// What writing a run had to change.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Written {
+    /// Workbook cells cut to Excel's limit (the CSV files keep them whole).
+    pub cut_cells: usize,
+}
+
+/// Refuses an output folder that would destroy something: a file, a folder holding anything
+/// but an earlier codeframe run, or a folder an input lives in. Checked before any work.
+pub fn check_out_dir(out: &Path, inputs: &[&Path]) -> Result<(), InputError> {
+    if out.exists() && !out.is_dir() {
+        return Err(InputError::file(
+            out,
+            None,
+            "the output is a file, not a folder",
+            "pass a new or empty folder (or an earlier run's folder) to --out",
+        ));
+    }
+    if let Some(dir) = canonical(out) {
+        for input in inputs {
+            if canonical(input).is_some_and(|i| i.starts_with(&dir)) {
+                return Err(InputError::file(
+                    input,
+                    None,
+                    format!(
+                        "this input is inside the output folder {}, which the run replaces",
+                        out.display()
+                    ),
+                    "pass another folder to --out",
+                ));
+            }
+        }
+    }
+    if out.is_dir() && !is_empty_dir(out) && stage::earlier_run(out).is_none() {
+        return Err(InputError::file(
+            out,
+            None,
+            "the output folder holds files that are not a codeframe run; the run replaces the folder",
+            "pass a new or empty folder to --out",
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses an output file that is one of the inputs.
+pub fn check_out_file(out: &Path, inputs: &[&Path], flag: &str) -> Result<(), InputError> {
+    let Some(target) = canonical_target(out) else {
+        return Ok(());
+    };
+    for input in inputs {
+        if canonical(input).is_some_and(|i| i == target) {
+            return Err(InputError::flag(
+                format!(
+                    "{flag} {} is also an input; writing it would overwrite that input",
+                    out.display()
+                ),
+                format!("pass another path to {flag}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn is_empty_dir(dir: &Path) -> bool {
+    std::fs::read_dir(dir)
+        .map(|mut d| d.next().is_none())
+        .unwrap_or(false)
+}
+
+fn canonical(p: &Path) -> Option<PathBuf> {
+    std::fs::canonicalize(p).ok()
+}
+
+/// Where a file would be written: its folder resolved, its own name kept.
+fn canonical_target(p: &Path) -> Option<PathBuf> {
+    if let Some(c) = canonical(p) {
+        return Some(c);
+    }
+    let parent = match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    Some(canonical(parent)?.join(p.file_name()?))
+}
+
+/// Writes a discover run into `dir`, replacing what was there in one step.
+pub fn write_discover(
+    dir: &Path,
+    manifest: Manifest,
+    d: &Discovery,
+    map: &[(usize, [f32; 2])],
+) -> Result<Written> {
+    let mut stage = Staging::new(dir)?;
+    let assignments = tables::discover_assignments(d);
+    let frequencies = tables::discover_frequencies(d).sheet();
+    let map = tables::map_sheet(
+        map.iter()
+            .map(|&(row, xy)| (d.assignments[row].id.as_str(), xy)),
+    );
+    stage.put(ASSIGNMENTS, &assignments.csv())?;
+    stage.put(FREQUENCIES, &frequencies.csv())?;
+    stage.put(GROUPS, &report::json("groups", d)?)?;
+    stage.put(MAP, &map.csv())?;
+    let cut = stage.put_xlsx(ASSIGNMENTS_XLSX, &assignments)?
+        + stage.put_xlsx(FREQUENCIES_XLSX, &frequencies)?;
+    stage.commit(manifest)?;
+    Ok(Written { cut_cells: cut })
+}
+
+/// Writes an apply run into `dir`, replacing what was there in one step.
+pub fn write_apply(
+    dir: &Path,
+    manifest: Manifest,
+    app: &Application,
+    map: &[(usize, [f32; 2])],
+) -> Result<Written> {
+    let mut stage = Staging::new(dir)?;
+    let assignments = tables::apply_assignments(app);
+    let frequencies = tables::apply_frequencies(app).sheet();
+    let map = tables::map_sheet(map.iter().map(|&(row, xy)| (app.rows[row].id.as_str(), xy)));
+    stage.put(ASSIGNMENTS, &assignments.csv())?;
+    stage.put(FREQUENCIES, &frequencies.csv())?;
+    stage.put(DRIFT, &tables::drift_sheet(app).csv())?;
+    stage.put(SUMMARY, &report::json("summary", &app.summary)?)?;
+    stage.put(MAP, &map.csv())?;
+    let cut = stage.put_xlsx(ASSIGNMENTS_XLSX, &assignments)?
+        + stage.put_xlsx(FREQUENCIES_XLSX, &frequencies)?;
+    stage.commit(manifest)?;
+    Ok(Written { cut_cells: cut })
+}

@@ -184,6 +184,10 @@ pub fn embedder_spec(a: &EmbedFlags) -> Checked<EmbedderSpec> {
                 "pass --cache-dir with a folder, or --no-cache",
             ));
         }
+        rundir::creatable(d, "--cache-dir").map_err(|mut e| {
+            e.fix = "pass --cache-dir with a folder that can be created, or --no-cache".into();
+            e
+        })?;
     }
     Ok(EmbedderSpec {
         backend,

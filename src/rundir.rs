@@ -94,6 +94,7 @@ pub struct Written {
 /// Refuses an output folder that would destroy something: a file, a folder holding anything
 /// but an earlier codeframe run, or a folder an input lives in. Checked before any work.
 pub fn check_out_dir(out: &Path, inputs: &[&Path]) -> Result<(), InputError> {
+    creatable(out, "--out")?;
     if out.exists() && !out.is_dir() {
         return Err(InputError::file(
             out,
@@ -143,6 +144,34 @@ pub fn check_out_file(out: &Path, inputs: &[&Path], flag: &str) -> Result<(), In
                 format!("pass another path to {flag}"),
             ));
         }
+    }
+    Ok(())
+}
+
+/// Refuses a path whose nearest existing ancestor is not a folder (it could never be created).
+pub fn creatable(path: &Path, flag: &str) -> Result<(), InputError> {
+    let mut up = path.parent();
+    while let Some(p) = up {
+        let p = if p.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            p
+        };
+        if p.exists() {
+            if p.is_dir() {
+                return Ok(());
+            }
+            return Err(InputError::file(
+                p,
+                None,
+                format!(
+                    "is a file, so {} cannot be created under it",
+                    path.display()
+                ),
+                format!("pass another path to {flag}"),
+            ));
+        }
+        up = p.parent();
     }
     Ok(())
 }

@@ -157,7 +157,7 @@ impl EmbedderSpec {
         };
         params.insert("embedder".into(), embedder.name().into());
         let cache = match &self.cache_dir {
-            Some(d) if embedder.cache_key().is_some() => Some(Cache::open(d)?),
+            Some(d) if embedder.cache_key().is_some() => Some(open_cache(d)?),
             _ => None,
         };
         Ok(Loaded {
@@ -167,6 +167,22 @@ impl EmbedderSpec {
             params,
         })
     }
+}
+
+/// Opens the cache folder; one that cannot be created or written is the user's to fix.
+fn open_cache(dir: &std::path::Path) -> Result<Cache> {
+    Cache::open(dir).map_err(|e| match e {
+        crate::error::Error::Io { source, .. } if crate::fsio::user_fixable(&source) => {
+            crate::error::InputError::file(
+                dir,
+                None,
+                format!("cannot use this folder for the embedding cache: {source}"),
+                "pass --cache-dir with a folder that can be written, or --no-cache",
+            )
+            .into()
+        }
+        other => other,
+    })
 }
 
 /// An embedder ready to run, its cache, and what a run records about it.

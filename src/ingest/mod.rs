@@ -129,17 +129,29 @@ pub fn parse_table(path: &Path, bytes: &[u8]) -> Result<Table, InputError> {
         .from_reader(text.as_bytes());
     let headers: Vec<String> = reader
         .headers()
-        .map_err(|e| csv_error(path, &e))?
+        .map_err(|e| csv_error(path, &e, &text, &LineIndex::new(&text)))?
         .iter()
         .map(|h| h.trim().to_string())
         .collect();
+    let lines = LineIndex::new(&text);
     let mut records = Vec::new();
     for record in reader.records() {
-        let record = record.map_err(|e| csv_error(path, &e))?;
+        let record = record.map_err(|e| csv_error(path, &e, &text, &lines))?;
         records.push(Record {
-            line: record.position().map(|p| p.line()).unwrap_or(0),
+            line: record
+                .position()
+                .map(|p| lines.line(start_of_record(&text, p.byte())))
+                .unwrap_or(0),
             fields: record.iter().map(str::to_string).collect(),
         });
+    }
+    if let Some(line) = unclosed_quote(&text, delimiter_for(path)) {
+        return Err(InputError::file(
+            path,
+            Some(line),
+            "a quoted field that starts on this line is never closed",
+            "close the quote, and write a quote inside a quoted field as two (\"\")",
+        ));
     }
     if records.is_empty() {
         return Err(InputError::file(
@@ -275,9 +287,10 @@ fn line_of(bytes: &[u8], at: usize) -> u64 {
     1 + bytes[..at].iter().filter(|&&b| b == b'\n').count() as u64
 }
 
-/// Text of a file: UTF-8 with or without a byte-order mark; otherwise Windows-1252 (what Excel
-/// and older survey tools write on Windows), converted with a warning; otherwise refused with
-/// the line it breaks on.
+/// Text of a file: UTF-8 with or without a byte-order mark (a few broken sequences replaced,
+/// with a warning naming their lines); otherwise Windows-1252 (what Excel and older survey
+/// tools write on Windows), converted with a warning; otherwise refused with the line it breaks
+/// on.
 fn decode<'a>(path: &Path, bytes: &'a [u8]) -> Result<(Cow<'a, str>, Option<String>), InputError> {
     if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
         return Err(InputError::file(
@@ -300,6 +313,38 @@ fn decode<'a>(path: &Path, bytes: &'a [u8]) -> Result<(Cow<'a, str>, Option<Stri
         Ok(text) => return Ok((Cow::Borrowed(text), None)),
         Err(e) => e.valid_up_to(),
     };
+    // The encoding is decided for the whole file: one that holds more valid UTF-8 characters
+    // beyond ASCII than broken sequences is UTF-8 with a few bad bytes (replaced, each line
+    // named); otherwise it is Windows-1252.
+    let (mut multibyte, mut broken) = (0usize, Vec::new());
+    let mut at = 0;
+    for chunk in bytes.utf8_chunks() {
+        multibyte += chunk.valid().chars().filter(|c| !c.is_ascii()).count();
+        at += chunk.valid().len();
+        if !chunk.invalid().is_empty() {
+            broken.push(at);
+        }
+        at += chunk.invalid().len();
+    }
+    if multibyte > broken.len() {
+        let mut lines: Vec<u64> = broken.iter().map(|&i| line_of(bytes, i)).collect();
+        lines.dedup();
+        let shown: Vec<String> = lines.iter().take(10).map(u64::to_string).collect();
+        let more = lines.len().saturating_sub(shown.len());
+        let warning = format!(
+            "{} is UTF-8 with bytes that are not valid UTF-8 on line{} {}{}; they were replaced \
+             by U+FFFD (�). To keep them, {SAVE_AS_UTF8}",
+            path.display(),
+            if lines.len() == 1 { "" } else { "s" },
+            shown.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        );
+        return Ok((String::from_utf8_lossy(bytes), Some(warning)));
+    }
     let mut text = String::with_capacity(bytes.len() + bytes.len() / 8);
     for (i, &b) in bytes.iter().enumerate() {
         let c = match b {
@@ -369,8 +414,63 @@ fn column_index(
     }
 }
 
-fn csv_error(path: &Path, e: &csv::Error) -> InputError {
-    let line = e.position().map(|p| p.line());
+/// Byte offsets of line starts, so a record's line is counted the same way whatever ends the
+/// lines (`\n` or `\r\n`).
+struct LineIndex(Vec<u64>);
+
+impl LineIndex {
+    fn new(text: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|&(_, b)| b == b'\n')
+                .map(|(i, _)| i as u64 + 1),
+        );
+        LineIndex(starts)
+    }
+
+    /// The 1-based line of a byte offset.
+    fn line(&self, byte: u64) -> u64 {
+        self.0.partition_point(|&s| s <= byte) as u64
+    }
+}
+
+/// Where a record's text begins: the reader's position can sit on the line break before it.
+fn start_of_record(text: &str, byte: u64) -> u64 {
+    let skip = text
+        .as_bytes()
+        .iter()
+        .skip(byte as usize)
+        .take_while(|&&b| b == b'\r' || b == b'\n')
+        .count();
+    byte + skip as u64
+}
+
+/// The line of a quoted field that the file never closes, if any (a quote opens a field only
+/// at its start, as RFC 4180 reads it).
+fn unclosed_quote(text: &str, delimiter: u8) -> Option<u64> {
+    let bytes = text.as_bytes();
+    let (mut i, mut field_start, mut open) = (0usize, true, None);
+    while i < bytes.len() {
+        let b = bytes[i];
+        match open {
+            Some(_) if b == b'"' && bytes.get(i + 1) == Some(&b'"') => i += 1,
+            Some(_) if b == b'"' => open = None,
+            Some(_) => {}
+            None if field_start && b == b'"' => open = Some(i),
+            None => {}
+        }
+        field_start = open.is_none() && (b == delimiter || b == b'\n' || b == b'\r');
+        i += 1;
+    }
+    open.map(|at| LineIndex::new(text).line(at as u64))
+}
+
+fn csv_error(path: &Path, e: &csv::Error, text: &str, lines: &LineIndex) -> InputError {
+    let line = e
+        .position()
+        .map(|p| lines.line(start_of_record(text, p.byte())));
     match e.kind() {
         csv::ErrorKind::UnequalLengths {
             expected_len, len, ..
@@ -444,6 +544,57 @@ mod tests {
             .unwrap()
             .warnings
             .is_empty());
+    }
+
+    #[test]
+    fn a_few_bad_bytes_in_utf8_are_replaced_not_redecoded() {
+        let bytes = [
+            "text\ncafé crème\nüber\nΓειά σου\nbad ".as_bytes(),
+            b"\xFF here\n",
+        ]
+        .concat();
+        let a = parse(&bytes, &opts("text", None)).unwrap();
+        assert_eq!(a.rows[0].text, "café crème", "not read as Windows-1252");
+        assert_eq!(a.rows[2].text, "Γειά σου");
+        assert_eq!(a.rows[3].text, "bad \u{FFFD} here");
+        assert_eq!(a.warnings.len(), 1);
+        assert!(a.warnings[0].contains("line 5"), "{}", a.warnings[0]);
+        // Greek text with one bad byte is not refused on a valid line.
+        let greek = [&b"text\n"[..], "Καλημέρα\n".as_bytes(), b"x\x81y\n"].concat();
+        let a = parse(&greek, &opts("text", None)).unwrap();
+        assert_eq!(a.rows[0].text, "Καλημέρα");
+        assert!(a.warnings[0].contains("line 3"), "{}", a.warnings[0]);
+    }
+
+    #[test]
+    fn crlf_files_give_the_right_lines() {
+        let t = parse_table(
+            Path::new("g.csv"),
+            b"id,text\r\n1,a\r\n2,\"two\r\nlines\"\r\n3,c\r\n",
+        )
+        .unwrap();
+        let lines: Vec<u64> = t.records.iter().map(|r| r.line).collect();
+        assert_eq!(lines, vec![2, 3, 5]);
+        let e = parse(b"id,text\r\n1,a\r\n2,b,c\r\n", &opts("text", None)).unwrap_err();
+        assert_eq!(e.line, Some(3));
+    }
+
+    #[test]
+    fn an_unclosed_quote_is_refused_with_its_line() {
+        let e = parse(
+            b"id,text\n1,fine\n2,\"never closed\n3,x\n",
+            &opts("text", None),
+        )
+        .unwrap_err();
+        assert_eq!(e.line, Some(3), "{e}");
+        assert!(e.problem.contains("never closed"));
+        // Quotes inside an unquoted field and doubled quotes inside a quoted one are fine.
+        let a = parse(
+            b"id,text\n1,a 5\" screen\n2,\"say \"\"hi\"\"\"\n",
+            &opts("text", None),
+        )
+        .unwrap();
+        assert_eq!(a.rows[1].text, "say \"hi\"");
     }
 
     #[test]

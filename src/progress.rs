@@ -1,4 +1,5 @@
-//! Progress: bars on stderr for long steps, hidden when stderr is not a terminal or with --quiet.
+//! Progress: bars on stderr for long steps, hidden when stderr is not a terminal or with --quiet;
+//! detail lines (e.g. each durable cache write) only in verbose mode.
 
 use std::io::IsTerminal;
 
@@ -28,6 +29,7 @@ pub fn terminal_safe(s: &str) -> std::borrow::Cow<'_, str> {
 pub struct Progress {
     quiet: bool,
     bars: bool,
+    verbose: bool,
 }
 
 impl Progress {
@@ -36,7 +38,18 @@ impl Progress {
         Progress {
             quiet,
             bars: !quiet && std::io::stderr().is_terminal(),
+            verbose: false,
         }
+    }
+
+    /// The same, with detail lines on or off (`Progress::new(quiet).with_verbose(true)`).
+    pub fn with_verbose(self, verbose: bool) -> Self {
+        Progress { verbose, ..self }
+    }
+
+    /// Whether detail lines are shown.
+    pub fn is_verbose(&self) -> bool {
+        self.verbose
     }
 
     /// No output at all (library use, tests).
@@ -44,6 +57,7 @@ impl Progress {
         Progress {
             quiet: true,
             bars: false,
+            verbose: false,
         }
     }
 
@@ -51,6 +65,14 @@ impl Progress {
     pub fn say(&self, msg: impl AsRef<str>) {
         if !self.quiet {
             eprintln!("{}", terminal_safe(msg.as_ref()));
+        }
+    }
+
+    /// A detail line on stderr, shown only in verbose mode (which asked for it, so even when
+    /// quiet). While a bar is drawn, print through `bar.suspend` so the bar is not torn.
+    pub fn detail(&self, msg: impl AsRef<str>) {
+        if self.verbose {
+            eprintln!("{}", msg.as_ref());
         }
     }
 

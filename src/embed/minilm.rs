@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use indicatif::ProgressBar;
 use rust_bert::pipelines::common::{ModelType, TokenizerOption};
 use rust_bert::pipelines::sentence_embeddings::{
     SentenceEmbeddingsBuilder, SentenceEmbeddingsModel,
@@ -17,7 +18,6 @@ use super::model_dir::{self, ModelDir};
 use super::{Embedder, Precision, Vectors};
 use crate::error::{Error, InputError, Result};
 use crate::fsio;
-use crate::progress::Progress;
 
 /// Which forward pass computes the hidden states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -241,13 +241,16 @@ impl Embedder for MiniLm {
         ))
     }
 
-    fn embed(&mut self, texts: &[&str], progress: &Progress) -> Result<Vectors> {
+    fn dim(&self) -> Option<usize> {
+        Some(self.dim)
+    }
+
+    fn embed_with_bar(&mut self, texts: &[&str], bar: &ProgressBar) -> Result<Vectors> {
         let tokens = self.tokenize(texts);
         // Longest first, ties by position, so batches hold texts of similar length.
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by(|&a, &b| tokens[b].0.len().cmp(&tokens[a].0.len()).then(a.cmp(&b)));
         let mut data = vec![0f32; texts.len() * self.dim];
-        let bar = progress.bar(texts.len() as u64, "embedding");
         let lengths: Vec<usize> = order.iter().map(|&i| tokens[i].0.len()).collect();
         for range in plan_batches(&lengths, self.opts.batch_size, self.opts.batch_tokens) {
             let chunk = &order[range];
@@ -262,7 +265,6 @@ impl Embedder for MiniLm {
             }
             bar.inc(chunk.len() as u64);
         }
-        bar.finish_and_clear();
         Ok(Vectors {
             dim: self.dim,
             data,

@@ -3,7 +3,8 @@
 //!
 //! Backends implement [`Embedder`]: `minilm` (all-MiniLM-L6-v2 on libtorch) and `tfidf` (a
 //! light baseline). [`embed_texts`] deduplicates, consults the cache, calls the backend on
-//! what is left and restores the input order.
+//! what is left in chunks, storing each chunk in the cache as soon as it is embedded, and
+//! restores the input order.
 
 pub mod bert;
 pub mod cache;
@@ -15,10 +16,14 @@ pub mod tfidf;
 
 use std::collections::HashMap;
 use std::fmt;
+use std::io;
+use std::path::Path;
 use std::str::FromStr;
 use std::time::Instant;
 
-use crate::error::Result;
+use indicatif::ProgressBar;
+
+use crate::error::{Error, Result};
 use crate::progress::Progress;
 
 pub use cache::Cache;
@@ -84,9 +89,25 @@ pub trait Embedder {
     /// Cache namespace (model checksum, precision, window); `None` when vectors depend on the
     /// whole batch and cannot be cached per text.
     fn cache_key(&self) -> Option<String>;
-    /// Embeds `texts`; the result's row `i` is `texts[i]`, L2-normalised.
-    fn embed(&mut self, texts: &[&str], progress: &Progress) -> Result<Vectors>;
+    /// Width of every vector, when known before embedding; the cache is used only when both
+    /// this and [`Embedder::cache_key`] are known, and checks every cached vector against it.
+    fn dim(&self) -> Option<usize>;
+    /// Embeds `texts`, advancing `bar` by one per text; the result's row `i` is `texts[i]`,
+    /// L2-normalised. The caller owns the bar, which may span several calls.
+    fn embed_with_bar(&mut self, texts: &[&str], bar: &ProgressBar) -> Result<Vectors>;
+    /// Embeds `texts` under a bar of its own.
+    fn embed(&mut self, texts: &[&str], progress: &Progress) -> Result<Vectors> {
+        let bar = progress.bar(texts.len() as u64, "embedding");
+        let out = self.embed_with_bar(texts, &bar);
+        bar.finish_and_clear();
+        out
+    }
 }
+
+/// Distinct texts embedded per call when a cache is used; each chunk is stored as soon as it
+/// is embedded, so an interrupted run keeps all but the last few seconds of work (MiniLM does
+/// 400–700 answers/s on two cores, see BENCHMARKS.md), for one sync of each shard per chunk.
+pub const CHUNK_TEXTS: usize = 4096;
 
 /// What an embedding run did, for the summary line.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -99,6 +120,8 @@ pub struct EmbedSummary {
     pub cache_hits: usize,
     /// Distinct texts the backend embedded.
     pub embedded: usize,
+    /// Embedded vectors now stored in the cache.
+    pub stored: usize,
     /// Rows whose text was cut to the model's window.
     pub truncated_rows: usize,
     /// Wall-clock seconds.
@@ -114,94 +137,162 @@ impl fmt::Display for EmbedSummary {
         };
         write!(
             f,
-            "{} rows, {} unique texts, {} cache hits, {} embedded, {} truncated, {:.2} s, {:.0} answers/s",
-            self.rows, self.unique, self.cache_hits, self.embedded, self.truncated_rows, self.seconds, rate
+            "{} rows, {} unique texts, {} cache hits, {} embedded, {} stored, {} truncated, {:.2} s, {:.0} answers/s",
+            self.rows,
+            self.unique,
+            self.cache_hits,
+            self.embedded,
+            self.stored,
+            self.truncated_rows,
+            self.seconds,
+            rate
         )
     }
 }
 
-/// Embeds every text (row order kept), each distinct text once, using `cache` when given.
+/// Embeds every text (row order kept), each distinct text once, using `cache` when given and
+/// the embedder is cacheable; missing texts go [`CHUNK_TEXTS`] at a time, each chunk stored
+/// durably before the next.
 pub fn embed_texts(
     embedder: &mut dyn Embedder,
     texts: &[&str],
     cache: Option<&mut Cache>,
     progress: &Progress,
 ) -> Result<(Vectors, EmbedSummary)> {
+    embed_texts_chunked(embedder, texts, cache, progress, CHUNK_TEXTS)
+}
+
+/// [`embed_texts`] with `chunk` texts per call of the backend (used only with a cache:
+/// without one, all missing texts go in one call, as batch-dependent backends need).
+pub fn embed_texts_chunked(
+    embedder: &mut dyn Embedder,
+    texts: &[&str],
+    cache: Option<&mut Cache>,
+    progress: &Progress,
+    chunk: usize,
+) -> Result<(Vectors, EmbedSummary)> {
     let start = Instant::now();
-    // Distinct texts in first-seen order, and each row's index into them.
+    let (unique, slot) = distinct(texts);
+    let mut store = match (cache, embedder.cache_key(), embedder.dim()) {
+        (Some(cache), Some(namespace), Some(dim)) => Some(Store {
+            cache,
+            namespace,
+            dim,
+        }),
+        _ => None,
+    };
+    let mut found: Vec<Option<(Vec<f32>, bool)>> = vec![None; unique.len()];
+    if let Some(s) = store.as_mut() {
+        for (i, t) in unique.iter().enumerate() {
+            found[i] = s.cache.get(&s.namespace, s.dim, t, progress)?;
+        }
+    }
+    let missing: Vec<usize> = (0..unique.len()).filter(|&i| found[i].is_none()).collect();
+    let chunk = if store.is_some() {
+        chunk.max(1)
+    } else {
+        usize::MAX
+    };
+    let mut dim = embedder.dim();
+    let mut stored = 0;
+    let bar = progress.bar(missing.len() as u64, "embedding");
+    for part in missing.chunks(chunk) {
+        let batch: Vec<&str> = part.iter().map(|&i| unique[i]).collect();
+        let fresh = embedder
+            .embed_with_bar(&batch, &bar)
+            .and_then(|v| check_shape(embedder.name(), v, batch.len(), &mut dim));
+        let fresh = match fresh {
+            Ok(v) => v,
+            Err(e) => {
+                bar.abandon();
+                return Err(e);
+            }
+        };
+        if let Some(s) = store.as_mut() {
+            let entries: Vec<(&str, &[f32], bool)> = (0..part.len())
+                .map(|j| (batch[j], fresh.row(j), fresh.truncated[j]))
+                .collect();
+            // Hide the bar while the cache may print a detail line.
+            stored += bar.suspend(|| s.cache.put(&s.namespace, s.dim, &entries, progress))?;
+        }
+        for (j, &i) in part.iter().enumerate() {
+            found[i] = Some((fresh.row(j).to_vec(), fresh.truncated[j]));
+        }
+    }
+    bar.finish_and_clear();
+    let vectors = assemble(&slot, &found, dim.unwrap_or(0));
+    let summary = EmbedSummary {
+        rows: texts.len(),
+        unique: unique.len(),
+        cache_hits: unique.len() - missing.len(),
+        embedded: missing.len(),
+        stored,
+        truncated_rows: vectors.truncated.iter().filter(|&&t| t).count(),
+        seconds: start.elapsed().as_secs_f64(),
+    };
+    Ok((vectors, summary))
+}
+
+/// Where an embedding run keeps its vectors.
+struct Store<'a> {
+    cache: &'a mut Cache,
+    namespace: String,
+    dim: usize,
+}
+
+/// Distinct texts in first-seen order, and each row's index into them.
+fn distinct<'t>(texts: &[&'t str]) -> (Vec<&'t str>, Vec<usize>) {
     let mut index: HashMap<&str, usize> = HashMap::new();
     let mut unique: Vec<&str> = Vec::new();
-    let slot: Vec<usize> = texts
+    let slot = texts
         .iter()
-        .map(|t| {
+        .map(|&t| {
             *index.entry(t).or_insert_with(|| {
                 unique.push(t);
                 unique.len() - 1
             })
         })
         .collect();
+    (unique, slot)
+}
 
-    let key = embedder.cache_key();
-    let mut found: Vec<Option<(Vec<f32>, bool)>> = vec![None; unique.len()];
-    let mut cache = match (cache, &key) {
-        (Some(c), Some(k)) => Some((c, k.clone())),
-        _ => None,
-    };
-    if let Some((c, k)) = cache.as_mut() {
-        for (i, t) in unique.iter().enumerate() {
-            found[i] = c.get(k, t)?;
-        }
+/// Checks a backend's output for `rows` texts: one flag per row, `rows * dim` values, and the
+/// same width as the embedder announced (or as its earlier chunks), so rows of different
+/// widths never end up in one matrix.
+fn check_shape(name: &str, v: Vectors, rows: usize, dim: &mut Option<usize>) -> Result<Vectors> {
+    let want = dim.unwrap_or(v.dim);
+    if v.dim == want && v.truncated.len() == rows && v.data.len() == rows * want {
+        *dim = Some(want);
+        return Ok(v);
     }
-    let missing: Vec<usize> = (0..unique.len()).filter(|&i| found[i].is_none()).collect();
-    let cache_hits = unique.len() - missing.len();
-    let fresh = if missing.is_empty() {
-        None
-    } else {
-        let batch: Vec<&str> = missing.iter().map(|&i| unique[i]).collect();
-        Some(embedder.embed(&batch, progress)?)
-    };
-    if let (Some((c, k)), Some(v)) = (cache.as_mut(), &fresh) {
-        let entries: Vec<(&str, &[f32], bool)> = missing
-            .iter()
-            .enumerate()
-            .map(|(j, &i)| (unique[i], v.row(j), v.truncated[j]))
-            .collect();
-        c.put(k, &entries)?;
-    }
-    let dim = match (&fresh, found.iter().flatten().next()) {
-        (Some(v), _) => v.dim,
-        (None, Some((row, _))) => row.len(),
-        (None, None) => 0,
-    };
-    if let Some(v) = fresh {
-        for (j, &i) in missing.iter().enumerate() {
-            found[i] = Some((v.row(j).to_vec(), v.truncated[j]));
-        }
-    }
-    let mut data = Vec::with_capacity(texts.len() * dim);
-    let mut truncated = Vec::with_capacity(texts.len());
-    for &s in &slot {
+    let problem = format!(
+        "it returned {} values and {} flags of width {} for {rows} texts, expected width {want}",
+        v.data.len(),
+        v.truncated.len(),
+        v.dim
+    );
+    Err(Error::io(
+        "use the vectors of",
+        Path::new(name),
+        io::Error::new(io::ErrorKind::InvalidData, problem),
+    ))
+}
+
+/// The rows in input order; every slot is filled by the time this runs.
+fn assemble(slot: &[usize], found: &[Option<(Vec<f32>, bool)>], dim: usize) -> Vectors {
+    let mut data = Vec::with_capacity(slot.len() * dim);
+    let mut truncated = Vec::with_capacity(slot.len());
+    for &s in slot {
         if let Some((row, cut)) = &found[s] {
             data.extend_from_slice(row);
             truncated.push(*cut);
         }
     }
-    let summary = EmbedSummary {
-        rows: texts.len(),
-        unique: unique.len(),
-        cache_hits,
-        embedded: missing.len(),
-        truncated_rows: truncated.iter().filter(|&&t| t).count(),
-        seconds: start.elapsed().as_secs_f64(),
-    };
-    Ok((
-        Vectors {
-            dim,
-            data,
-            truncated,
-        },
-        summary,
-    ))
+    Vectors {
+        dim,
+        data,
+        truncated,
+    }
 }
 
 /// Scales each row of a row-major matrix to unit length (zero rows stay zero).
@@ -221,10 +312,22 @@ pub fn l2_normalise(data: &mut [f32], dim: usize) {
 mod tests {
     use super::*;
 
-    /// Counts calls and texts so tests can see deduplication and caching.
+    /// Counts calls and texts so tests can see deduplication, chunks and caching; fails on
+    /// call `fail_on` (1-based) or answers with `width` columns when told to.
     struct Counting {
         calls: usize,
         seen: Vec<String>,
+        fail_on: Option<usize>,
+        width: usize,
+    }
+
+    fn counting() -> Counting {
+        Counting {
+            calls: 0,
+            seen: vec![],
+            fail_on: None,
+            width: 2,
+        }
     }
 
     impl Embedder for Counting {
@@ -234,30 +337,43 @@ mod tests {
         fn cache_key(&self) -> Option<String> {
             Some("counting-v1".into())
         }
-        fn embed(&mut self, texts: &[&str], _: &Progress) -> Result<Vectors> {
+        fn dim(&self) -> Option<usize> {
+            Some(2)
+        }
+        fn embed_with_bar(&mut self, texts: &[&str], bar: &ProgressBar) -> Result<Vectors> {
             self.calls += 1;
+            if self.fail_on == Some(self.calls) {
+                return Err(Error::Cluster("the backend failed".into()));
+            }
             self.seen.extend(texts.iter().map(|t| t.to_string()));
-            let mut data: Vec<f32> = texts.iter().flat_map(|t| [t.len() as f32, 1.0]).collect();
-            l2_normalise(&mut data, 2);
+            let w = self.width;
+            let mut data: Vec<f32> = texts
+                .iter()
+                .flat_map(|t| (0..w).map(move |k| if k == 0 { t.len() as f32 } else { 1.0 }))
+                .collect();
+            l2_normalise(&mut data, w);
+            bar.inc(texts.len() as u64);
             Ok(Vectors {
-                dim: 2,
+                dim: w,
                 data,
                 truncated: texts.iter().map(|t| t.len() > 5).collect(),
             })
         }
     }
 
+    fn words(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("answer {i}")).collect()
+    }
+
     #[test]
     fn duplicates_are_embedded_once_and_order_is_kept() {
-        let mut e = Counting {
-            calls: 0,
-            seen: vec![],
-        };
+        let mut e = counting();
         let texts = ["bb", "a", "bb", "cccccccc", "a"];
         let (v, s) = embed_texts(&mut e, &texts, None, &Progress::silent()).unwrap();
         assert_eq!(e.seen, vec!["bb", "a", "cccccccc"]);
         assert_eq!(s.unique, 3);
         assert_eq!(s.truncated_rows, 1);
+        assert_eq!(s.stored, 0);
         assert_eq!(v.row(0), v.row(2));
         assert_eq!(v.row(1), v.row(4));
         assert_ne!(v.row(0), v.row(1));
@@ -267,12 +383,10 @@ mod tests {
     fn cached_texts_are_not_embedded_again() {
         let dir = tempfile::tempdir().unwrap();
         let mut cache = Cache::open(dir.path()).unwrap();
-        let mut e = Counting {
-            calls: 0,
-            seen: vec![],
-        };
-        let (first, _) =
+        let mut e = counting();
+        let (first, s) =
             embed_texts(&mut e, &["x", "y"], Some(&mut cache), &Progress::silent()).unwrap();
+        assert_eq!((s.embedded, s.stored), (2, 2));
         let mut cache = Cache::open(dir.path()).unwrap();
         let (second, s) = embed_texts(
             &mut e,
@@ -281,9 +395,103 @@ mod tests {
             &Progress::silent(),
         )
         .unwrap();
-        assert_eq!(s.cache_hits, 2);
+        assert_eq!((s.cache_hits, s.embedded, s.stored), (2, 1, 1));
         assert_eq!(e.seen, vec!["x", "y", "z"]);
         assert_eq!(second.row(0), first.row(1));
         assert_eq!(second.row(2), first.row(0));
+    }
+
+    #[test]
+    fn chunks_are_stored_as_they_go_and_a_failure_keeps_the_finished_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let owned = words(10);
+        let texts: Vec<&str> = owned.iter().map(String::as_str).collect();
+        let mut e = Counting {
+            fail_on: Some(3),
+            ..counting()
+        };
+        let mut cache = Cache::open(dir.path()).unwrap();
+        let quiet = Progress::silent();
+        assert!(embed_texts_chunked(&mut e, &texts, Some(&mut cache), &quiet, 3).is_err());
+        assert_eq!(cache.stored(), 6);
+        let mut cache = Cache::open(dir.path()).unwrap();
+        for (i, t) in texts.iter().enumerate() {
+            let hit = cache.get("counting-v1", 2, t, &quiet).unwrap();
+            assert_eq!(hit.is_some(), i < 6, "text {i}");
+        }
+        // The rerun embeds only what the failed run had not stored, in chunks of 3.
+        let mut e = counting();
+        let (v, s) = embed_texts_chunked(&mut e, &texts, Some(&mut cache), &quiet, 3).unwrap();
+        assert_eq!((s.cache_hits, s.embedded, s.stored), (6, 4, 4));
+        assert_eq!(e.calls, 2);
+        assert_eq!(e.seen, &owned[6..]);
+        assert_eq!((v.rows(), v.dim, v.data.len()), (10, 2, 20));
+    }
+
+    #[test]
+    fn without_a_cache_all_missing_texts_go_in_one_call() {
+        let owned = words(10);
+        let texts: Vec<&str> = owned.iter().map(String::as_str).collect();
+        let mut e = counting();
+        let (v, s) = embed_texts_chunked(&mut e, &texts, None, &Progress::silent(), 3).unwrap();
+        assert_eq!((e.calls, s.embedded, v.rows()), (1, 10, 10));
+    }
+
+    #[test]
+    fn cached_vectors_of_another_width_are_misses_and_never_reach_the_matrix() {
+        // The reported case: vectors of width 3 cached under a namespace of width 2.
+        let dir = tempfile::tempdir().unwrap();
+        let mut cache = Cache::open(dir.path()).unwrap();
+        let quiet = Progress::silent();
+        let v3 = [0.6f32, 0.0, 0.8];
+        let entries: Vec<(&str, &[f32], bool)> = vec![("x", &v3, false), ("y", &v3, false)];
+        assert_eq!(cache.put("counting-v1", 3, &entries, &quiet).unwrap(), 2);
+        let mut cache = Cache::open(dir.path()).unwrap();
+        let mut e = counting();
+        let (v, s) = embed_texts(&mut e, &["x", "y", "x", "w"], Some(&mut cache), &quiet).unwrap();
+        assert_eq!((s.cache_hits, s.embedded), (0, 3));
+        assert_eq!((v.rows(), v.dim, v.data.len()), (4, 2, 8));
+        assert!(!cache.warnings().is_empty());
+    }
+
+    #[test]
+    fn a_backend_of_the_wrong_width_is_an_error_not_a_mixed_matrix() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cache = Cache::open(dir.path()).unwrap();
+        let mut e = Counting {
+            width: 3,
+            ..counting()
+        };
+        let err = embed_texts(&mut e, &["x"], Some(&mut cache), &Progress::silent())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("counting"), "{err}");
+        assert_eq!(cache.stored(), 0);
+    }
+
+    #[test]
+    fn vectors_that_are_not_unit_length_are_not_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cache = Cache::open(dir.path()).unwrap();
+        let zero = [0f32, 0.0];
+        let nan = [f32::NAN, 0.0];
+        let long = [1f32, 1.0];
+        let good = [0f32, 1.0];
+        let entries: Vec<(&str, &[f32], bool)> = vec![
+            ("zero", &zero, false),
+            ("nan", &nan, false),
+            ("long", &long, false),
+            ("good", &good, false),
+        ];
+        let quiet = Progress::silent();
+        assert_eq!(cache.put("counting-v1", 2, &entries, &quiet).unwrap(), 1);
+        let mut cache = Cache::open(dir.path()).unwrap();
+        for t in ["zero", "nan", "long"] {
+            assert_eq!(cache.get("counting-v1", 2, t, &quiet).unwrap(), None);
+        }
+        assert!(cache
+            .get("counting-v1", 2, "good", &quiet)
+            .unwrap()
+            .is_some());
     }
 }

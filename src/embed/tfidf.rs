@@ -7,9 +7,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use indicatif::ProgressBar;
+
 use super::{l2_normalise, Embedder, Vectors};
 use crate::error::Result;
-use crate::progress::Progress;
 
 /// The TF-IDF backend.
 #[derive(Debug, Clone)]
@@ -40,7 +41,11 @@ impl Embedder for Tfidf {
         None
     }
 
-    fn embed(&mut self, texts: &[&str], _progress: &Progress) -> Result<Vectors> {
+    fn dim(&self) -> Option<usize> {
+        None
+    }
+
+    fn embed_with_bar(&mut self, texts: &[&str], bar: &ProgressBar) -> Result<Vectors> {
         let docs: Vec<BTreeMap<String, u32>> = texts
             .iter()
             .map(|t| {
@@ -81,6 +86,7 @@ impl Embedder for Tfidf {
             }
         }
         l2_normalise(&mut data, dim);
+        bar.inc(texts.len() as u64);
         Ok(Vectors {
             dim,
             data,
@@ -92,6 +98,7 @@ impl Embedder for Tfidf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::progress::Progress;
 
     #[test]
     fn similar_texts_are_closer() {

@@ -11,6 +11,9 @@ pub struct Cli {
     /// No progress bars or summaries on stderr (errors still print).
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// Detail lines on stderr too (e.g. each batch of vectors stored in the embedding cache).
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
     #[command(subcommand)]
     pub command: Command,
 }

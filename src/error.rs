@@ -36,6 +36,14 @@ pub enum Error {
         #[source]
         source: rust_bert::RustBertError,
     },
+    /// An embedder returned vectors of the wrong shape.
+    #[error("the {backend} embedder {problem}")]
+    Embed {
+        /// The backend's name.
+        backend: String,
+        /// What was wrong.
+        problem: String,
+    },
     /// Clustering failed.
     #[error("clustering failed: {0}")]
     Cluster(String),

@@ -29,7 +29,7 @@ pub type BuildEmbedder<'a> = &'a mut dyn FnMut(&EmbedderSpec) -> Result<Loaded>;
 
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
-    let progress = Progress::new(cli.quiet);
+    let progress = Progress::new(cli.quiet).with_verbose(cli.verbose);
     let build: &mut dyn FnMut(&EmbedderSpec) -> Result<Loaded> = &mut |s| s.build();
     match cli.command {
         Command::Embed(a) => embed::run(&EmbedSettings::from_args(&a)?, build, &progress).map(drop),

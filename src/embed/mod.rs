@@ -16,8 +16,6 @@ pub mod tfidf;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::io;
-use std::path::Path;
 use std::str::FromStr;
 use std::time::Instant;
 
@@ -271,11 +269,10 @@ fn check_shape(name: &str, v: Vectors, rows: usize, dim: &mut Option<usize>) -> 
         v.truncated.len(),
         v.dim
     );
-    Err(Error::io(
-        "use the vectors of",
-        Path::new(name),
-        io::Error::new(io::ErrorKind::InvalidData, problem),
-    ))
+    Err(Error::Embed {
+        backend: name.to_string(),
+        problem,
+    })
 }
 
 /// The rows in input order; every slot is filled by the time this runs.
@@ -295,18 +292,7 @@ fn assemble(slot: &[usize], found: &[Option<(Vec<f32>, bool)>], dim: usize) -> V
     }
 }
 
-/// Scales each row of a row-major matrix to unit length (zero rows stay zero).
-pub fn l2_normalise(data: &mut [f32], dim: usize) {
-    if dim == 0 {
-        return;
-    }
-    for row in data.chunks_mut(dim) {
-        let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt();
-        if norm > 0.0 {
-            row.iter_mut().for_each(|v| *v /= norm);
-        }
-    }
-}
+pub use crate::vector::l2_normalise;
 
 #[cfg(test)]
 mod tests {

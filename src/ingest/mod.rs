@@ -105,6 +105,20 @@ pub fn read_table(path: &Path) -> Result<Table> {
 /// (`.tsv`/`.tab` are tab-separated, anything else comma-separated). Refuses an empty file, a
 /// header without rows, bytes that are not UTF-8 and rows whose field count differs.
 pub fn parse_table(path: &Path, bytes: &[u8]) -> Result<Table, InputError> {
+    let t = parse_table_or_empty(path, bytes)?;
+    if t.records.is_empty() {
+        return Err(InputError::file(
+            path,
+            Some(1),
+            "the file has a header but no rows below it",
+            "export the answers too, one row per answer under the header",
+        ));
+    }
+    Ok(t)
+}
+
+/// [`parse_table`], accepting a header without rows (a table codeframe wrote may have none).
+pub fn parse_table_or_empty(path: &Path, bytes: &[u8]) -> Result<Table, InputError> {
     let is_xlsx = path
         .extension()
         .and_then(|e| e.to_str())
@@ -151,14 +165,6 @@ pub fn parse_table(path: &Path, bytes: &[u8]) -> Result<Table, InputError> {
             Some(line),
             "a quoted field that starts on this line is never closed",
             "close the quote, and write a quote inside a quoted field as two (\"\")",
-        ));
-    }
-    if records.is_empty() {
-        return Err(InputError::file(
-            path,
-            Some(1),
-            "the file has a header but no rows below it",
-            "export the answers too, one row per answer under the header",
         ));
     }
     Ok(Table {

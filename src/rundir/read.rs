@@ -192,7 +192,7 @@ fn checked(dir: &Path, m: &Manifest, kind: RunKind, name: &str) -> Result<Vec<u8
 }
 
 fn parse(dir: &Path, name: &str, bytes: &[u8]) -> Result<Table> {
-    let mut t = ingest::parse_table(&dir.join(name), bytes)?;
+    let mut t = ingest::parse_table_or_empty(&dir.join(name), bytes)?;
     restore(&mut t);
     Ok(t)
 }

@@ -119,6 +119,10 @@ pub struct EmbedFlags {
     /// Do not read or write the embedding cache.
     #[arg(long)]
     pub no_cache: bool,
+    /// Texts embedded between two writes to the cache, so a stopped run keeps what it did
+    /// [default: 4096].
+    #[arg(long, value_name = "N", hide = true)]
+    pub cache_every: Option<usize>,
 }
 
 /// Which frame labels name discovered groups.

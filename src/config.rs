@@ -151,6 +151,7 @@ pub fn embedder_spec(a: &EmbedFlags) -> Checked<EmbedderSpec> {
         .map(|n| n.get())
         .unwrap_or(1);
     let threads = positive(a.threads, cores, "--threads")?;
+    let cache_every = positive(a.cache_every, crate::embed::CHUNK_TEXTS, "--cache-every")?;
     let model: &'static ModelSpec = &MINILM;
     let backend = match a.embedder {
         EmbedderChoice::Minilm => Backend::Sentence {
@@ -193,6 +194,7 @@ pub fn embedder_spec(a: &EmbedFlags) -> Checked<EmbedderSpec> {
         backend,
         threads,
         cache_dir,
+        cache_every,
     })
 }
 

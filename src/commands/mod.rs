@@ -80,3 +80,6 @@ pub fn read_answers(input: &Path, columns: &ReadOptions, progress: &Progress) ->
     }
     Ok(answers)
 }
+
+#[cfg(test)]
+mod tests;

@@ -9,6 +9,8 @@
 pub mod bert;
 pub mod cache;
 pub mod cpu;
+#[cfg(test)]
+pub mod fake;
 pub mod minilm;
 pub mod model_dir;
 pub mod spec;

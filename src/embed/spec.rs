@@ -91,6 +91,8 @@ pub struct EmbedderSpec {
     pub threads: usize,
     /// Cache folder, unless caching is off.
     pub cache_dir: Option<PathBuf>,
+    /// Texts embedded between two writes to the cache ([`super::CHUNK_TEXTS`] by default).
+    pub cache_every: usize,
 }
 
 impl EmbedderSpec {
@@ -163,6 +165,7 @@ impl EmbedderSpec {
         Ok(Loaded {
             embedder,
             cache,
+            cache_every: self.cache_every,
             model,
             params,
         })
@@ -191,6 +194,8 @@ pub struct Loaded {
     pub embedder: Box<dyn Embedder>,
     /// The open cache, when caching is on and the backend's vectors can be cached.
     pub cache: Option<Cache>,
+    /// Texts embedded between two writes to the cache.
+    pub cache_every: usize,
     /// The model, for sentence models.
     pub model: Option<ModelRecord>,
     /// Settings that shaped the vectors, for the run's manifest.
@@ -205,6 +210,7 @@ impl Loaded {
         Loaded {
             embedder,
             cache: None,
+            cache_every: super::CHUNK_TEXTS,
             model,
             params,
         }
@@ -216,7 +222,13 @@ impl Loaded {
         texts: &[&str],
         progress: &crate::progress::Progress,
     ) -> Result<(super::Vectors, super::EmbedSummary)> {
-        super::embed_texts(self.embedder.as_mut(), texts, self.cache.as_mut(), progress)
+        super::embed_texts_chunked(
+            self.embedder.as_mut(),
+            texts,
+            self.cache.as_mut(),
+            progress,
+            self.cache_every,
+        )
     }
 
     /// Records the model and the embedding settings in a run's manifest.

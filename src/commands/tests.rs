@@ -1,0 +1,267 @@
+//! Whole command flows with a fake embedder (no model): what a run writes is what the page
+//! reads back, row for row, and reruns give the same bytes.
+
+use std::path::{Path, PathBuf};
+
+use super::{apply, discover, fit};
+use crate::cluster::{ClusterParams, KChoice, Method};
+use crate::config::{ApplySettings, DiscoverSettings, FitSettings};
+use crate::embed::fake::{self, WordHash};
+use crate::embed::spec::{Backend, EmbedderSpec, Loaded};
+use crate::error::Result;
+use crate::ingest::ReadOptions;
+use crate::progress::Progress;
+use crate::report::page::{apply_page, discover_page, Attachments};
+use crate::report::tables::{apply_frequencies, discover_frequencies};
+use crate::rundir::{self, Run};
+use crate::status::Status;
+
+fn fake(_: &EmbedderSpec) -> Result<Loaded> {
+    Ok(Loaded::from_embedder(
+        Box::new(WordHash),
+        Some(fake::record()),
+    ))
+}
+
+fn spec() -> EmbedderSpec {
+    EmbedderSpec {
+        backend: Backend::Tfidf,
+        threads: 1,
+        cache_dir: None,
+        cache_every: 100,
+    }
+}
+
+const FRAME: &str = r#"
+[frame]
+name = "materials"
+[[questions]]
+id = "q"
+[[codes]]
+id = "slides"
+question = "q"
+label = "Slides"
+description = "slides and presentations of the speakers"
+[[codes]]
+id = "rec"
+question = "q"
+label = "Recordings"
+description = "a recording or video of the webinar"
+[[codes]]
+id = "links"
+question = "q"
+label = "(List of) links"
+description = "links to further reading and resources"
+[[codes]]
+id = "other"
+question = "q"
+label = "Other"
+description = "anything else, blanks and n/a"
+nonanswers = true
+"#;
+
+const ANSWERS: &[(&str, &str)] = &[
+    ("the slides please", "Slides"),
+    ("slides of the speakers", "Slides"),
+    ("presentations and slides", "Slides"),
+    ("speaker slides", "Slides"),
+    ("send the slides", "Slides"),
+    ("a recording of the webinar", "Recordings"),
+    ("video recording", "Recordings"),
+    ("the recording please", "Recordings"),
+    ("webinar video", "Recordings"),
+    ("recording and video", "Recordings"),
+    ("links to further reading", "(List of) links"),
+    ("+ links", "(List of) links"),
+    ("a list of links", "(List of) links"),
+    ("links and resources", "(List of) links"),
+    ("resources links reading", "(List of) links"),
+    ("=HYPERLINK(\"x\") slides", "Slides"),
+    ("", "Other"),
+    ("n/a", "Other"),
+    ("more about cluster funding", "Other"),
+];
+
+fn write_inputs(dir: &Path) -> (PathBuf, PathBuf) {
+    let csv = dir.join("answers.csv");
+    let mut w = csv::Writer::from_path(&csv).unwrap();
+    w.write_record(["id", "text", "code"]).unwrap();
+    for (i, (t, c)) in ANSWERS.iter().enumerate() {
+        let id = if i % 5 == 0 {
+            format!("-{i}")
+        } else {
+            format!("a{i}")
+        };
+        w.write_record([id.as_str(), t, c]).unwrap();
+    }
+    w.flush().unwrap();
+    let frame = dir.join("frame.toml");
+    std::fs::write(&frame, FRAME).unwrap();
+    (csv, frame)
+}
+
+/// Scores as the CSV files hold them.
+fn round4(v: f32) -> f32 {
+    format!("{v:.4}").parse().unwrap()
+}
+
+fn columns() -> ReadOptions {
+    ReadOptions {
+        text_column: "text".into(),
+        id_column: Some("id".into()),
+    }
+}
+
+fn discover_settings(input: &Path, frame: &Path, out: &Path) -> DiscoverSettings {
+    DiscoverSettings {
+        input: input.to_path_buf(),
+        columns: columns(),
+        cluster: ClusterParams {
+            k: KChoice::Fixed(3),
+            method: Method::KMeans,
+            ..ClusterParams::default()
+        },
+        frame: Some(frame.to_path_buf()),
+        question: Some("q".into()),
+        topic_groups: false,
+        embedding: spec(),
+        out: out.to_path_buf(),
+        report: false,
+    }
+}
+
+#[test]
+fn the_discover_page_reads_back_what_discover_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, frame) = write_inputs(dir.path());
+    let out = dir.path().join("run");
+    let d = discover::run(
+        &discover_settings(&input, &frame, &out),
+        &mut fake,
+        &Progress::silent(),
+    )
+    .unwrap();
+    let Run::Discover(r) = rundir::read_run(&out).unwrap() else {
+        panic!("a discover run")
+    };
+    let mut written = d.assignments.clone();
+    for a in &mut written {
+        a.score = a.score.map(round4);
+    }
+    assert_eq!(
+        r.discovery.assignments, written,
+        "rows read back as written"
+    );
+    assert_eq!(r.discovery.groups, d.groups);
+    let page = discover_page(&r.discovery, &r.manifest, &r.map, &Attachments::default());
+    let freq = discover_frequencies(&d);
+    let bars: Vec<(&str, usize)> = page
+        .groups
+        .iter()
+        .map(|g| (g.name.as_str(), g.size))
+        .collect();
+    let table: Vec<(&str, usize)> = freq
+        .categories()
+        .map(|r| (r.name.as_str(), r.count))
+        .collect();
+    assert_eq!(bars, table);
+    assert_eq!(page.base, format!("all {} answers", ANSWERS.len()));
+    // Set-aside answers are counted under the frame's code for non-answers, on the page too.
+    let other = page.groups.iter().find(|g| g.name == "Other").unwrap();
+    assert!(other.set_aside >= 2);
+    let texts: Vec<&str> = page.points.iter().map(|p| p.text.as_str()).collect();
+    assert!(texts.contains(&"+ links") && texts.contains(&"=HYPERLINK(\"x\") slides"));
+}
+
+#[test]
+fn the_apply_page_keeps_every_code_and_its_suggestions() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, frame) = write_inputs(dir.path());
+    let frame_json = dir.path().join("frame.json");
+    let fitted = fit::run(
+        &FitSettings {
+            input: input.clone(),
+            columns: columns(),
+            label_column: "code".into(),
+            frame: Some(frame.clone()),
+            question: Some("q".into()),
+            folds: 3,
+            target_precision: 0.99,
+            seed: 42,
+            embedding: spec(),
+            out: frame_json.clone(),
+        },
+        &mut fake,
+        &Progress::silent(),
+    )
+    .unwrap();
+    assert_eq!(fitted.codes.len(), 4);
+    let out = dir.path().join("applied");
+    let app = apply::run(
+        &ApplySettings {
+            frame: frame_json,
+            question: None,
+            input,
+            columns: columns(),
+            previous: None,
+            multi: false,
+            seed: 42,
+            embedding: spec(),
+            out: out.clone(),
+            report: false,
+        },
+        &mut fake,
+        &Progress::silent(),
+    )
+    .unwrap();
+    let Run::Apply(r) = rundir::read_run(&out).unwrap() else {
+        panic!("an apply run")
+    };
+    let mut written = app.clone();
+    for r in &mut written.rows {
+        r.confidence = r.confidence.map(round4);
+    }
+    assert_eq!(
+        r.application, written,
+        "rows and summary read back as written"
+    );
+    let page = apply_page(&r.application, &r.manifest, &r.map, &Attachments::default());
+    let names: Vec<&str> = page.groups.iter().map(|g| g.name.as_str()).collect();
+    assert_eq!(names, ["Slides", "Recordings", "(List of) links", "Other"]);
+    let freq = apply_frequencies(&app);
+    for (g, row) in page.groups.iter().zip(freq.categories()) {
+        assert_eq!((g.size, g.suggested), (row.count, row.suggested));
+        let below = app
+            .rows
+            .iter()
+            .filter(|r| {
+                r.status == Status::BelowThreshold
+                    && r.code.map(|c| &fitted.codes[c].label) == Some(&g.name)
+            })
+            .count();
+        assert_eq!(g.suggested, Some(below), "{}", g.name);
+    }
+    assert_eq!(page.base, format!("the {} coded answers", freq.base_n));
+}
+
+#[test]
+fn reruns_write_the_same_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, frame) = write_inputs(dir.path());
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    for out in [&a, &b] {
+        discover::run(
+            &discover_settings(&input, &frame, out),
+            &mut fake,
+            &Progress::silent(),
+        )
+        .unwrap();
+    }
+    for f in rundir::RunKind::Discover.files() {
+        assert_eq!(
+            std::fs::read(a.join(f)).unwrap(),
+            std::fs::read(b.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+}

@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh >&2
+scripts/cpu.sh
 scripts/venv-check.sh
 REPS=${REPS:-5}
 DIR=${OUT:-out/bench-agree}

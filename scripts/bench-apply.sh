@@ -11,6 +11,7 @@ if [ ! -d "$SHARED" ]; then
   exit 0
 fi
 scripts/setup.sh >&2
+scripts/cpu.sh
 BIN=target/release/codeframe
 DIR=${OUT:-out/bench-apply}
 mkdir -p "$DIR"

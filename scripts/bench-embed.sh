@@ -11,6 +11,7 @@ if [ ! -f "$DATA" ]; then
   exit 0
 fi
 scripts/setup.sh
+scripts/cpu.sh
 if ! .venv-bench/bin/python -c "import sentence_transformers" 2>/dev/null; then
   echo "[bench] creating .venv-bench with the latest sentence-transformers (several GB)" >&2
   python3 -m venv .venv-bench

@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 SHARED=../shared/datasets
 # Exit 3: no shared datasets here (the message is printed); nothing to do.
 scripts/bench-venv.sh eval-shared || { [ $? -eq 3 ] && exit 0; exit 1; }
+scripts/cpu.sh
 OUT=${OUT:-out/eval-shared}
 ANCHORS=${ANCHORS:-st-kmeans,tfidf-kmeans,bertopic}
 PRECISION=${PRECISION:-f32}

@@ -8,6 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh >&2
+scripts/cpu.sh
 if ! .venv-bench/bin/python -c "import sentence_transformers, sklearn" 2>/dev/null; then
   echo "[eval] installing sentence-transformers and scikit-learn into .venv-bench" >&2
   python3 -m venv .venv-bench

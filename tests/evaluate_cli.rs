@@ -108,3 +108,21 @@ fn a_label_file_that_does_not_match_is_refused() {
     assert_eq!(o.status.code(), Some(2), "{e}");
     assert!(e.contains("--pred-column"), "{e}");
 }
+
+#[test]
+fn codes_the_coders_never_used_do_not_turn_codes_into_groups() {
+    let dir = tempfile::tempdir().unwrap();
+    let pred = dir.path().join("pred.csv");
+    let gold = dir.path().join("gold.csv");
+    std::fs::write(&pred, "id,code\n1,10\n2,2\n3,13\n4,2\n5,99\n").unwrap();
+    std::fs::write(&gold, "id,code\n1,10\n2,2\n3,13\n4,13\n5,2\n").unwrap();
+    let (p, g) = (pred.to_str().unwrap(), gold.to_str().unwrap());
+    let o = run(p, "code", g, "code", &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["mode"], "codes");
+    assert!(v["mode_reason"].as_str().unwrap().contains("4 of 5"), "{v}");
+    assert_eq!(v["unknown_labels"], serde_json::json!([["99", 1]]));
+    let err = stderr(&o);
+    assert!(err.contains("not gold labels: \"99\" (1)"), "{err}");
+}

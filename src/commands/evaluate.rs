@@ -3,7 +3,7 @@
 use crate::cli::EvalMode;
 use crate::config::EvaluateSettings;
 use crate::error::{InputError, Result};
-use crate::evaluate::join::{join, looks_like_codes, JoinColumns};
+use crate::evaluate::join::{join, label_overlap, JoinColumns};
 use crate::evaluate::{render_text, EvalReport, Evaluation};
 use crate::fsio;
 use crate::manifest::Manifest;
@@ -25,10 +25,27 @@ pub fn run(s: &EvaluateSettings, progress: &Progress) -> Result<Evaluation> {
         gold_label: gold.column(&s.gold_column, "--gold-column")?,
     };
     let joined = join(&pred, &gold, cols)?;
-    let codes = match s.mode {
-        EvalMode::Codes => true,
-        EvalMode::Groups => false,
-        EvalMode::Auto => looks_like_codes(&joined),
+    let overlap = label_overlap(&joined);
+    let pct = 100.0 * overlap.share();
+    let (codes, mode_reason) = match s.mode {
+        EvalMode::Codes => (true, "--mode codes".to_string()),
+        EvalMode::Groups => (false, "--mode groups".to_string()),
+        EvalMode::Auto => {
+            let codes = overlap.mostly_codes();
+            (
+                codes,
+                format!(
+                    "{} of {} predictions ({pct:.1}%) are gold labels, so they are {}",
+                    overlap.gold_labels,
+                    overlap.predicted,
+                    if codes {
+                        "scored as codes (at least half are)"
+                    } else {
+                        "scored as groups (fewer than half are; pass --mode codes to score them as codes)"
+                    }
+                ),
+            )
+        }
     };
     let p: Vec<&str> = joined.pred.iter().map(String::as_str).collect();
     let g: Vec<&str> = joined.gold.iter().map(String::as_str).collect();
@@ -52,6 +69,8 @@ pub fn run(s: &EvaluateSettings, progress: &Progress) -> Result<Evaluation> {
     let evaluation = Evaluation {
         manifest,
         mode: if codes { "codes" } else { "groups" },
+        mode_reason,
+        unknown_labels: overlap.unknown.clone(),
         n: joined.ids.len(),
         gold_uncoded: joined.gold_uncoded,
         pred_without_gold: joined.pred_without_gold,
@@ -66,6 +85,24 @@ pub fn run(s: &EvaluateSettings, progress: &Progress) -> Result<Evaluation> {
         "evaluate: {} answers scored as {} ({} gold rows uncoded, {} predictions without gold)",
         evaluation.n, evaluation.mode, evaluation.gold_uncoded, evaluation.pred_without_gold
     ));
+    progress.say(format!("evaluate: mode: {}", evaluation.mode_reason));
+    if !overlap.unknown.is_empty() {
+        let shown: Vec<String> = overlap
+            .unknown
+            .iter()
+            .take(10)
+            .map(|(l, n)| format!("\"{l}\" ({n})"))
+            .collect();
+        progress.say(format!(
+            "evaluate: predicted labels that are not gold labels: {}{}",
+            shown.join(", "),
+            if overlap.unknown.len() > 10 {
+                format!(" and {} more", overlap.unknown.len() - 10)
+            } else {
+                String::new()
+            }
+        ));
+    }
     progress.say(render_text(&evaluation.report));
     Ok(evaluation)
 }

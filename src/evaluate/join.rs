@@ -101,15 +101,54 @@ pub fn join(pred: &Table, gold: &Table, c: JoinColumns) -> Result<Joined, InputE
     Ok(out)
 }
 
-/// True when predictions look like code names: every predicted label (other than
-/// [`NO_PREDICTION`]) is also a gold label.
-pub fn looks_like_codes(joined: &Joined) -> bool {
+/// How many predictions are gold labels: what tells codes from group ids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelOverlap {
+    /// Predictions with a label (not [`NO_PREDICTION`]).
+    pub predicted: usize,
+    /// Of them, predictions whose label is also a gold label.
+    pub gold_labels: usize,
+    /// Predicted labels that are not gold labels, with how often each was predicted, most
+    /// frequent first (ties by label).
+    pub unknown: Vec<(String, usize)>,
+}
+
+impl LabelOverlap {
+    /// Share of the labelled predictions that are gold labels.
+    pub fn share(&self) -> f64 {
+        self.gold_labels as f64 / self.predicted.max(1) as f64
+    }
+
+    /// Predictions are codes when most of them (at least half) are gold labels: a few labels
+    /// a frame has and the coders never used do not turn codes into groups.
+    pub fn mostly_codes(&self) -> bool {
+        self.predicted > 0 && 2 * self.gold_labels >= self.predicted
+    }
+}
+
+/// Counts the predictions that are gold labels and names the others.
+pub fn label_overlap(joined: &Joined) -> LabelOverlap {
     let gold: std::collections::HashSet<&str> = joined.gold.iter().map(String::as_str).collect();
-    joined
-        .pred
-        .iter()
-        .filter(|p| p.as_str() != NO_PREDICTION)
-        .all(|p| gold.contains(p.as_str()))
+    let mut unknown: std::collections::BTreeMap<&str, usize> = Default::default();
+    let (mut predicted, mut known) = (0, 0);
+    for p in joined.pred.iter().filter(|p| p.as_str() != NO_PREDICTION) {
+        predicted += 1;
+        if gold.contains(p.as_str()) {
+            known += 1;
+        } else {
+            *unknown.entry(p.as_str()).or_insert(0) += 1;
+        }
+    }
+    let mut unknown: Vec<(String, usize)> = unknown
+        .into_iter()
+        .map(|(l, n)| (l.to_string(), n))
+        .collect();
+    unknown.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    LabelOverlap {
+        predicted,
+        gold_labels: known,
+        unknown,
+    }
 }
 
 #[cfg(test)]
@@ -140,7 +179,21 @@ mod tests {
         assert_eq!(j.pred, vec!["1", "2", NO_PREDICTION]);
         assert_eq!(j.gold, vec!["x", "y", "x"]);
         assert_eq!((j.gold_uncoded, j.pred_without_gold), (1, 1));
-        assert!(!looks_like_codes(&j));
+        let o = label_overlap(&j);
+        assert!(!o.mostly_codes());
+        assert_eq!(o.unknown, vec![("1".to_string(), 1), ("2".to_string(), 1)]);
+    }
+
+    #[test]
+    fn a_few_unknown_labels_do_not_make_codes_groups() {
+        let (p, g) = tables(
+            "id,code\na,x\nb,y\nc,x\nd,zzz\n",
+            "id,code\na,x\nb,y\nc,y\nd,x\n",
+        );
+        let o = label_overlap(&join(&p, &g, COLS).unwrap());
+        assert!(o.mostly_codes());
+        assert_eq!((o.predicted, o.gold_labels), (4, 3));
+        assert_eq!(o.unknown, vec![("zzz".to_string(), 1)]);
     }
 
     #[test]

@@ -31,6 +31,10 @@ pub struct Evaluation {
     pub manifest: crate::manifest::Manifest,
     /// "codes" or "groups".
     pub mode: &'static str,
+    /// Why: the mode asked for, or how many predictions are gold labels.
+    pub mode_reason: String,
+    /// Predicted labels that are not gold labels, with their counts (most frequent first).
+    pub unknown_labels: Vec<(String, usize)>,
     /// Answers scored.
     pub n: usize,
     /// Gold rows without a code, left out.

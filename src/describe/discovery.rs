@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::keywords::{keywords, typical};
-use super::naming::{name_groups, Naming, WEAK_MATCH};
+use super::naming::{name_groups, Naming};
 use crate::cluster::{Clustering, KScore};
 use crate::embed::{embed_texts, Embedder};
 use crate::error::Result;
@@ -104,8 +104,8 @@ pub fn frame_labels(
     })
 }
 
-/// Frame names for each group: by member votes, or — for groups seeded from the codes — the
-/// seed's own label, with the centroid's cosine to it.
+/// Frame names for each group by member votes ([`name_groups`]); groups seeded one per code
+/// take one code each.
 pub fn frame_names(
     clustering: &Clustering,
     (data, dim): (&[f32], usize),
@@ -116,22 +116,13 @@ pub fn frame_names(
     for (j, &g) in clustering.labels.iter().enumerate() {
         members[g].push(&data[j * dim..(j + 1) * dim]);
     }
-    let mut namings = name_groups(
+    name_groups(
         &clustering.centroids,
         &members,
         &labels.labels,
         &labels.vectors,
-    );
-    if seeded {
-        for (g, n) in namings.iter_mut().enumerate() {
-            let seed = clustering.source[g];
-            let score = cosine(&clustering.centroids[g], &labels.vectors[seed]);
-            n.label = labels.labels[seed].clone();
-            n.score = score;
-            n.weak = score < WEAK_MATCH;
-        }
-    }
-    namings
+        seeded,
+    )
 }
 
 /// How groups get their names.

@@ -23,9 +23,18 @@ het een en van op te dat die voor met zijn niet ook";
 
 /// Keywords of each group by class-based TF-IDF: a term's frequency in the group times
 /// `ln(1 + A / f)`, where `A` is the mean number of terms per group and `f` the term's
-/// frequency over all groups.
+/// frequency over all groups. A keyword is a word found in at least two answers, so one
+/// respondent's typo never describes a group — unless no word of the group is.
 pub fn keywords(groups: &[Vec<&str>], top: usize) -> Vec<Vec<String>> {
     let stop: HashSet<&str> = STOP_WORDS.split_whitespace().collect();
+    let mut answers_with: HashMap<String, usize> = HashMap::new();
+    for t in groups.iter().flatten() {
+        let words: HashSet<String> = tokens(t).collect();
+        for w in words {
+            *answers_with.entry(w).or_insert(0) += 1;
+        }
+    }
+    let shared = |w: &str| answers_with.get(w).copied().unwrap_or(0) >= 2;
     let counts: Vec<BTreeMap<String, usize>> = groups
         .iter()
         .map(|texts| {
@@ -61,6 +70,15 @@ pub fn keywords(groups: &[Vec<&str>], top: usize) -> Vec<Vec<String>> {
                 })
                 .collect();
             scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+            let common: Vec<String> = scored
+                .iter()
+                .filter(|(_, w)| shared(w))
+                .take(top)
+                .map(|(_, w)| w.to_string())
+                .collect();
+            if !common.is_empty() {
+                return common;
+            }
             scored
                 .into_iter()
                 .take(top)
@@ -97,6 +115,21 @@ mod tests {
         let k = keywords(&g, 2);
         assert_eq!(k[0][0], "funding");
         assert_eq!(k[1][0], "presentations");
+    }
+
+    #[test]
+    fn a_word_of_one_answer_is_no_keyword() {
+        let g = vec![
+            vec!["funding calls", "funding and grants thye", "grants"],
+            vec!["slides bettter", "slides please", "the slides"],
+        ];
+        let k = keywords(&g, 5);
+        assert!(!k[0].contains(&"thye".to_string()), "{k:?}");
+        assert!(!k[1].contains(&"bettter".to_string()), "{k:?}");
+        assert!(k[0].contains(&"funding".to_string()));
+        // A group whose words are all unique still gets some.
+        let k = keywords(&[vec!["recordings"], vec!["slides"]], 3);
+        assert_eq!(k[0], vec!["recordings"]);
     }
 
     #[test]

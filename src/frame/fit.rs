@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::learned::{slug, FrameCode, TrainingSummary};
+use super::learned::{natural_cmp, slug, FrameCode, TrainingSummary};
 use super::Frame;
 use crate::fit::{
     accuracy_at_coverage, select_observed, CandidateReport, Classifier, ClassifierSpec, FitError,
@@ -60,7 +60,7 @@ pub fn training_set(
                 .map(String::as_str)
                 .filter(|l| !l.is_empty())
                 .collect();
-            seen.sort_unstable();
+            seen.sort_by(|a, b| natural_cmp(a, b));
             seen.dedup();
             seen.iter()
                 .map(|l| FrameCode {

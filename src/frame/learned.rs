@@ -187,6 +187,48 @@ impl LearnedFrame {
     }
 }
 
+/// Natural order of labels: runs of digits compare as numbers, so a numeric code book reads
+/// 1, 2, 10, 13, 20 and not 1, 10, 13, 2, 20 (ties: plain text order).
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let (mut x, mut y) = (a, b);
+    loop {
+        let (dx, dy) = (
+            x.len() - x.trim_start_matches(|c: char| c.is_ascii_digit()).len(),
+            y.len() - y.trim_start_matches(|c: char| c.is_ascii_digit()).len(),
+        );
+        let ord = match (dx, dy) {
+            (0, 0) => {
+                let (cx, cy) = (x.chars().next(), y.chars().next());
+                match (cx, cy) {
+                    (None, None) => return a.cmp(b),
+                    (None, _) => return Ordering::Less,
+                    (_, None) => return Ordering::Greater,
+                    (Some(p), Some(q)) => {
+                        x = &x[p.len_utf8()..];
+                        y = &y[q.len_utf8()..];
+                        p.cmp(&q)
+                    }
+                }
+            }
+            (0, _) => Ordering::Greater,
+            (_, 0) => Ordering::Less,
+            _ => {
+                let (nx, ny) = (
+                    x[..dx].trim_start_matches('0'),
+                    y[..dy].trim_start_matches('0'),
+                );
+                x = &x[dx..];
+                y = &y[dy..];
+                nx.len().cmp(&ny.len()).then(nx.cmp(ny))
+            }
+        };
+        if ord != Ordering::Equal {
+            return ord;
+        }
+    }
+}
+
 /// A code id made from a label: lower case, runs of other characters as `-`.
 pub fn slug(label: &str) -> String {
     let mut s = String::new();
@@ -278,6 +320,17 @@ mod tests {
         let mut f = frame();
         f.codes.pop();
         assert!(LearnedFrame::parse(p, &f.to_bytes().unwrap()).is_err());
+    }
+
+    #[test]
+    fn numeric_code_books_sort_as_numbers() {
+        let mut codes = vec!["10", "2", "1", "13", "20", "Other", "3a", "3", "03"];
+        codes.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(
+            codes,
+            ["1", "2", "03", "3", "3a", "10", "13", "20", "Other"]
+        );
+        assert_eq!(natural_cmp("Code 9", "Code 10"), std::cmp::Ordering::Less);
     }
 
     #[test]

@@ -57,10 +57,11 @@ pub fn discover_summary(d: &Discovery) -> String {
             .as_ref()
             .map(|n| {
                 format!(
-                    " [votes {:.0}%, match {:.2}{}]",
+                    " [votes {:.0}%, match {:.2}{}{}]",
                     100.0 * n.votes,
                     n.score,
-                    if n.weak { ", weak" } else { "" }
+                    if n.weak { ", weak" } else { "" },
+                    if n.mixed { ", mixed topics" } else { "" }
                 )
             })
             .unwrap_or_default();

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::html::{AgreementRow, Confusion, DriftRow, MapPoint, Metric, ReportGroup, RunReport};
 use super::tables::{apply_frequencies, discover_frequencies, drift_flag, Base, Frequencies};
 use crate::agree::AgreeReport;
-use crate::describe::{keywords, Discovery};
+use crate::describe::{keywords, typical, Discovery};
 use crate::frame::apply::Application;
 use crate::manifest::Manifest;
 use crate::status::Status;
@@ -202,12 +202,17 @@ pub fn apply_page(
         .map(|m| m.iter().map(|&(_, r)| app.rows[r].text.as_str()).collect())
         .collect();
     let kw = keywords(&texts, 8);
-    let groups: Vec<ReportGroup> = freq
+    let mut coded: Vec<(usize, ReportGroup)> = freq
         .categories()
         .zip(members.iter_mut().zip(kw))
-        .map(|(row, (m, k))| {
+        .enumerate()
+        .map(|(c, (row, (m, k)))| {
             m.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-            ReportGroup {
+            let member_texts: Vec<(usize, &str, f32)> = m
+                .iter()
+                .map(|&(score, r)| (r, app.rows[r].text.as_str(), score))
+                .collect();
+            let group = ReportGroup {
                 name: row.name.clone(),
                 topic_group: row.topic_group.clone(),
                 size: row.count,
@@ -215,14 +220,21 @@ pub fn apply_page(
                 set_aside: 0,
                 suggested: row.suggested,
                 keywords: k,
-                typical: m
-                    .iter()
-                    .take(5)
-                    .map(|&(_, r)| app.rows[r].text.clone())
+                typical: typical(&member_texts, 5)
+                    .into_iter()
+                    .map(|r| app.rows[r].text.clone())
                     .collect(),
-            }
+            };
+            (c, group)
         })
         .collect();
+    let notes = chart_order(&mut coded);
+    let position: BTreeMap<usize, usize> = coded
+        .iter()
+        .enumerate()
+        .map(|(i, (c, _))| (*c, i))
+        .collect();
+    let groups: Vec<ReportGroup> = coded.into_iter().map(|(_, g)| g).collect();
     let points = map
         .iter()
         .filter_map(|&(row, [x, y])| {
@@ -230,7 +242,10 @@ pub fn apply_page(
             Some(MapPoint {
                 x,
                 y,
-                group: r.code.filter(|_| r.status == Status::Coded),
+                group: r
+                    .code
+                    .filter(|_| r.status == Status::Coded)
+                    .and_then(|c| position.get(&c).copied()),
                 text: r.text.clone(),
             })
         })
@@ -268,6 +283,7 @@ pub fn apply_page(
         })
         .collect();
     let mut page = RunReport {
+        notes,
         title,
         command: "apply".into(),
         source,
@@ -283,6 +299,32 @@ pub fn apply_page(
     };
     attach(&mut page, att);
     page
+}
+
+/// Puts the chart in frequency order (most coded answers first, then most suggested; ties keep
+/// the table's order) and
+/// moves codes with no answer at all off it, into a note naming them.
+fn chart_order(groups: &mut Vec<(usize, ReportGroup)>) -> Vec<String> {
+    groups.sort_by(|a, b| {
+        (b.1.size, b.1.suggested)
+            .cmp(&(a.1.size, a.1.suggested))
+            .then(a.0.cmp(&b.0))
+    });
+    let empty: Vec<String> = groups
+        .iter()
+        .filter(|(_, g)| g.size == 0 && g.suggested.unwrap_or(0) == 0)
+        .map(|(_, g)| g.name.clone())
+        .collect();
+    groups.retain(|(_, g)| g.size > 0 || g.suggested.unwrap_or(0) > 0);
+    match empty.len() {
+        0 => Vec::new(),
+        n => vec![format!(
+            "{n} code{} of the frame got no answer in this wave and {} left off the chart: {}.",
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "is" } else { "are" },
+            empty.join("; ")
+        )],
+    }
 }
 
 /// Up to `max` distinct items taken in turn from each list.

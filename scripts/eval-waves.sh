@@ -20,8 +20,8 @@ OUT=${OUT:-out/eval-waves}
 SHARED=../shared/datasets
 mkdir -p "$OUT"
 f3() { python3 -c "import sys; v=sys.argv[1]; print('-' if v in ('None','null','') else f'{float(v):.3f}')" "$1"; }
-echo "| data | fit / apply rows | method | accuracy | macro-F1 | kappa | acc. at 80% coverage | auto-coded share (accuracy) | seconds |"
-echo "|---|---:|---|---:|---:|---:|---:|---:|---:|"
+echo "| data | fit / apply rows | method | accuracy | macro-F1 | kappa | acc. at 80% coverage | auto-coded share (accuracy) | fit's estimate [95% interval] | seconds |"
+echo "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"
 if [ -d "$SHARED" ]; then
   for spec in ${DATASETS:-nhs_fft_phase1 nhs_fft_phase1:sub banking77 stackoverflow searchsnippets}; do
     ds=${spec%%:*}
@@ -47,19 +47,27 @@ if [ -d "$SHARED" ]; then
     AGREEMENTS="${AGREEMENTS:-} $dir/agreement.json:$spec"
     cov=$($PY scripts/eval_waves.py coverage "$dir/wave2.csv" "$dir/apply/assignments.csv")
     chosen=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['training']['chosen'])" "$dir/frame.json")
-    python3 - "$dir/evaluation.json" "$cov" "$name" "$n1 / $n2" "$secs" "$chosen" <<'PY'
+    python3 - "$dir/evaluation.json" "$cov" "$name" "$n1 / $n2" "$secs" "$chosen" "$dir/frame.json" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))["report"]["classification"]
 v = json.loads(sys.argv[2])
+t = json.load(open(sys.argv[7]))["training"]
 auto = f"{100 * v['coded_share']:.0f}% ({v['coded_accuracy']:.3f})" if v["coded_accuracy"] is not None else "0%"
+est = "-"
+if t.get("auto_coded_share") is not None and t.get("auto_coded_share_ci"):
+    lo, hi = t["auto_coded_share_ci"]
+    est = f"{100 * t['auto_coded_share']:.0f}% [{100 * lo:.0f}, {100 * hi:.0f}]"
+    if t.get("auto_coded_accuracy_ci"):
+        alo, ahi = t["auto_coded_accuracy_ci"]
+        est += f" ({t['auto_coded_accuracy']:.3f} [{alo:.3f}, {ahi:.3f}])"
 print(f"| {sys.argv[3]} | {sys.argv[4]} | codeframe fit + apply ({sys.argv[6]}) | {c['accuracy']:.3f} | "
-      f"{c['macro_f1']:.3f} | {c['kappa']:.3f} | {v['acc_at_80']:.3f} | {auto} | {sys.argv[5]} |")
+      f"{c['macro_f1']:.3f} | {c['kappa']:.3f} | {v['acc_at_80']:.3f} | {auto} | {est} | {sys.argv[5]} |")
 PY
     $PY scripts/eval_waves.py anchor "$dir/wave1.csv" "$dir/wave2.csv" models/all-MiniLM-L6-v2 2>/dev/null |
       python3 -c "
 import json, sys
 a = json.loads(sys.stdin.read())
-print(f\"| $name | $n1 / $n2 | sentence-transformers + LogisticRegression() | {a['accuracy']:.3f} | {a['macro_f1']:.3f} | {a['kappa']:.3f} | {a['acc_at_80']:.3f} | | {a['seconds']:.1f} |\")
+print(f\"| $name | $n1 / $n2 | sentence-transformers + LogisticRegression() | {a['accuracy']:.3f} | {a['macro_f1']:.3f} | {a['kappa']:.3f} | {a['acc_at_80']:.3f} | | | {a['seconds']:.1f} |\")
 "
   done
 else
@@ -78,7 +86,7 @@ t = json.load(open(sys.argv[1]))["training"]
 f = lambda v: "-" if v is None else f"{v:.3f}"
 auto = "-" if t["auto_coded_share"] is None else f"{100 * t['auto_coded_share']:.0f}% ({f(t['auto_coded_accuracy'])})"
 print(f"| {sys.argv[2]} | {t['n']} (leave-one-out) | codeframe fit --folds loo ({t['chosen']}) | {f(t['accuracy'])} | "
-      f"{f(t['macro_f1'])} | {f(t['kappa'])} | {f(t['accuracy_at_80'])} | {auto} | |")
+      f"{f(t['macro_f1'])} | {f(t['kappa'])} | {f(t['accuracy_at_80'])} | {auto} | | |")
 PY
   "$BIN" --quiet apply "$D/frame.toml" "$D/$q.csv" --text-column text --id-column id --out "$dir/zero-shot"
   "$BIN" --quiet evaluate --pred "$dir/zero-shot/assignments.csv" --pred-column code --gold "$D/$q.csv" \
@@ -87,7 +95,7 @@ PY
 import json, sys
 c = json.load(open(sys.argv[1]))["report"]["classification"]
 print(f"| {sys.argv[2]} | 0 / {sys.argv[3]} | codeframe apply frame.toml (zero-shot) | {c['accuracy']:.3f} | "
-      f"{c['macro_f1']:.3f} | {c['kappa']:.3f} | | | |")
+      f"{c['macro_f1']:.3f} | {c['kappa']:.3f} | | | | |")
 PY
 done
 echo

@@ -135,6 +135,7 @@ pub fn run(s: &ApplySettings, build: BuildEmbedder, progress: &Progress) -> Resu
     progress.say(console::apply_summary(
         &app,
         &tables::apply_frequencies(&app),
+        frame.training.as_ref(),
     ));
     progress.say(format!(
         "apply: seconds — embedding {embed_secs:.2}, coding {coding_secs:.2}, candidate codes \

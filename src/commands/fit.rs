@@ -23,6 +23,22 @@ fn fit_error(path: &std::path::Path, e: FitError) -> Error {
     .into()
 }
 
+/// "37% [30%, 44%]" (percent) or "0.912 [0.880, 0.936]".
+pub fn share_with_interval(v: Option<f64>, ci: Option<(f64, f64)>, percent: bool) -> String {
+    let f = |x: f64| {
+        if percent {
+            format!("{:.0}%", 100.0 * x)
+        } else {
+            format!("{x:.3}")
+        }
+    };
+    match (v, ci) {
+        (Some(v), Some((lo, hi))) => format!("{} [{}, {}]", f(v), f(lo), f(hi)),
+        (Some(v), None) => f(v),
+        _ => "-".into(),
+    }
+}
+
 fn f3(v: Option<f64>) -> String {
     v.map(|v| format!("{v:.3}")).unwrap_or_else(|| "-".into())
 }
@@ -157,17 +173,15 @@ pub fn run(s: &FitSettings, build: BuildEmbedder, progress: &Progress) -> Result
     progress.say(format!(
         "fit: chose {} — cross-validated accuracy {}, macro-F1 {}, kappa {}, accuracy of the \
          80% most confident {}; thresholds (precision {:.2}) code {} of answers automatically \
-         at accuracy {}",
+         at accuracy {} (estimated out of fold, 95% intervals)",
         t.chosen,
         f3(t.accuracy),
         f3(t.macro_f1),
         f3(t.kappa),
         f3(t.accuracy_at_80),
         s.target_precision,
-        t.auto_coded_share
-            .map(|v| format!("{:.0}%", 100.0 * v))
-            .unwrap_or_else(|| "-".into()),
-        f3(t.auto_coded_accuracy)
+        share_with_interval(t.auto_coded_share, t.auto_coded_share_ci, true),
+        share_with_interval(t.auto_coded_accuracy, t.auto_coded_accuracy_ci, false),
     ));
     progress.say(format!("fit: wrote {}", s.out.display()));
     Ok(frame_file)

@@ -35,7 +35,7 @@ pub use cv::{cross_validate, stratified_split, CvResult, Split};
 pub use drift::{drift, ChiSquare, CodeDrift, Drift};
 pub use metrics::{evaluate, CodeMetrics, Metrics};
 pub use select::{select, select_observed, CandidateReport, Selection};
-pub use stats::{chi_square_sf, erfc, ln_gamma, normal_cdf, regularized_gamma_q};
+pub use stats::{chi_square_sf, erfc, ln_gamma, normal_cdf, regularized_gamma_q, wilson};
 pub use threshold::{
     accuracy_at_coverage, coverage_curve, CodeThreshold, CoveragePoint, OofPrediction,
     ThresholdRule, ThresholdSource, Thresholds,

@@ -1,9 +1,11 @@
 //! Model selection: cross-validate candidates, keep the best, refit it.
 //!
 //! Every candidate sees the same folds (same seed), so the comparison is
-//! paired. The winner has the highest macro-F1 (rare codes count as much as
-//! common ones, which suits code frames); ties go to the higher kappa, then
-//! to the earlier candidate, so listing simpler models first prefers them.
+//! paired. The winner has the highest Cohen's kappa against the coders — the
+//! agreement an analyst checks a machine coder by; macro-F1 can favour a
+//! model that gets rare codes right and common ones wrong, far behind on
+//! kappa. Ties go to the higher macro-F1, then to the earlier candidate, so
+//! listing simpler models first prefers them.
 
 use std::time::{Duration, Instant};
 
@@ -60,11 +62,11 @@ fn report(cv: &CvResult) -> CandidateReport {
     }
 }
 
-/// Ranking key: (macro-F1, kappa), undefined lowest.
+/// Ranking key: (kappa, macro-F1), undefined lowest.
 fn key(r: &CandidateReport) -> (f64, f64) {
     (
-        r.macro_f1.unwrap_or(f64::NEG_INFINITY),
         r.kappa.unwrap_or(f64::NEG_INFINITY),
+        r.macro_f1.unwrap_or(f64::NEG_INFINITY),
     )
 }
 

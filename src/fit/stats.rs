@@ -139,9 +139,36 @@ pub fn chi_square_sf(statistic: f64, df: f64) -> f64 {
     }
 }
 
+/// Wilson score interval of a proportion `k / n` at 95% (z = 1.96); `None` when `n` is 0.
+pub fn wilson(k: usize, n: usize) -> Option<(f64, f64)> {
+    if n == 0 {
+        return None;
+    }
+    const Z: f64 = 1.959_963_984_540_054;
+    let (k, n) = (k as f64, n as f64);
+    let p = k / n;
+    let denom = 1.0 + Z * Z / n;
+    let centre = (p + Z * Z / (2.0 * n)) / denom;
+    let half = Z * (p * (1.0 - p) / n + Z * Z / (4.0 * n * n)).sqrt() / denom;
+    Some(((centre - half).max(0.0), (centre + half).min(1.0)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wilson_matches_statsmodels() {
+        // statsmodels.stats.proportion.proportion_confint(37, 100, method="wilson")
+        let (lo, hi) = wilson(37, 100).unwrap();
+        assert!(
+            (lo - 0.281_823_605_343).abs() < 1e-9 && (hi - 0.467_794_704_191).abs() < 1e-9,
+            "{lo} {hi}"
+        );
+        let (lo, hi) = wilson(0, 10).unwrap();
+        assert!(lo == 0.0 && (hi - 0.277_532_799_863).abs() < 1e-9, "{hi}");
+        assert!(wilson(0, 0).is_none());
+    }
 
     fn close(got: f64, want: f64, rel: f64) {
         let err = (got - want).abs() / want.abs().max(1e-300);

@@ -498,7 +498,7 @@ fn select_reports_every_candidate_and_breaks_ties_early() {
     assert_eq!(all.candidates.len(), 7);
     let best = &all.candidates[all.best];
     for r in &all.candidates {
-        assert!(r.macro_f1 <= best.macro_f1);
+        assert!(r.kappa <= best.kappa);
     }
     assert_eq!(
         all.classifier,

@@ -7,8 +7,8 @@ use std::time::Duration;
 use super::learned::{natural_cmp, slug, FrameCode, TrainingSummary};
 use super::Frame;
 use crate::fit::{
-    accuracy_at_coverage, select_observed, CandidateReport, Classifier, ClassifierSpec, FitError,
-    ThresholdRule, Thresholds, Training,
+    accuracy_at_coverage, select_observed, wilson, CandidateReport, Classifier, ClassifierSpec,
+    FitError, OofPrediction, ThresholdRule, Thresholds, Training,
 };
 use crate::ingest::substantive::{set_aside, SetAside};
 use crate::ingest::Answers;
@@ -133,6 +133,33 @@ pub struct FitOptions {
     pub seed: u64,
 }
 
+/// Answers coded automatically, and of them coded right, when each of `parts` parts of the
+/// out-of-fold answers (dealt in turn) is judged by thresholds calibrated on the other parts.
+fn cross_fitted(
+    oof: &[OofPrediction],
+    n_codes: usize,
+    rule: ThresholdRule,
+    parts: usize,
+) -> Result<(usize, usize), FitError> {
+    let (mut auto, mut right) = (0, 0);
+    for part in 0..parts {
+        let others: Vec<OofPrediction> = oof
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % parts != part)
+            .map(|(_, p)| *p)
+            .collect();
+        let t = Thresholds::calibrate(&others, n_codes, rule)?;
+        for p in oof.iter().skip(part).step_by(parts) {
+            if t.passes(p.predicted, p.score) {
+                auto += 1;
+                right += usize::from(p.predicted == p.truth);
+            }
+        }
+    }
+    Ok((auto, right))
+}
+
 /// A fitted classifier, its thresholds and its cross-validated figures.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Learned {
@@ -170,16 +197,7 @@ pub fn learn(
     };
     let thresholds = Thresholds::calibrate(&selection.cv.oof, set.codes.len(), rule)?;
     let oof = &selection.cv.oof;
-    let auto: Vec<bool> = oof
-        .iter()
-        .map(|p| thresholds.passes(p.predicted, p.score))
-        .collect();
-    let n_auto = auto.iter().filter(|&&a| a).count();
-    let auto_right = oof
-        .iter()
-        .zip(&auto)
-        .filter(|(p, &a)| a && p.predicted == p.truth)
-        .count();
+    let (n_auto, auto_right) = cross_fitted(oof, set.codes.len(), rule, folds.clamp(2, 10))?;
     let best = &selection.candidates[selection.best];
     let training = TrainingSummary {
         n: set.rows.len(),
@@ -191,6 +209,8 @@ pub fn learn(
         accuracy_at_80: accuracy_at_coverage(oof, 0.8).map(|p| p.accuracy),
         auto_coded_share: (!oof.is_empty()).then(|| n_auto as f64 / oof.len() as f64),
         auto_coded_accuracy: (n_auto > 0).then(|| auto_right as f64 / n_auto as f64),
+        auto_coded_share_ci: wilson(n_auto, oof.len()),
+        auto_coded_accuracy_ci: wilson(auto_right, n_auto),
         candidates: selection.candidates.clone(),
     };
     Ok(Learned {

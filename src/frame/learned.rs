@@ -65,10 +65,18 @@ pub struct TrainingSummary {
     pub kappa: Option<f64>,
     /// Out-of-fold accuracy of the 80% most confident answers.
     pub accuracy_at_80: Option<f64>,
-    /// Share of out-of-fold answers the thresholds would code automatically, and their accuracy.
+    /// Share of out-of-fold answers the thresholds code automatically, each part of the answers
+    /// judged by thresholds calibrated on the other parts (so the estimate never sees the
+    /// answers its thresholds were chosen on).
     pub auto_coded_share: Option<f64>,
-    /// Accuracy of the automatically coded out-of-fold answers.
+    /// Accuracy of those automatically coded answers, estimated the same way.
     pub auto_coded_accuracy: Option<f64>,
+    /// 95% Wilson interval of `auto_coded_share`.
+    #[serde(default)]
+    pub auto_coded_share_ci: Option<(f64, f64)>,
+    /// 95% Wilson interval of `auto_coded_accuracy`.
+    #[serde(default)]
+    pub auto_coded_accuracy_ci: Option<(f64, f64)>,
     /// Every candidate tried, in order.
     pub candidates: Vec<CandidateReport>,
 }

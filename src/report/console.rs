@@ -6,6 +6,8 @@ use super::tables::Frequencies;
 use crate::cluster::KScore;
 use crate::describe::Discovery;
 use crate::frame::apply::Application;
+use crate::frame::learned::TrainingSummary;
+use crate::status::Status;
 
 /// The silhouette curve `--k auto` chose from, with the chosen k marked.
 pub fn k_curve(curve: &[KScore], chosen: usize, stable: f64) -> String {
@@ -80,7 +82,11 @@ pub fn discover_summary(d: &Discovery) -> String {
 
 /// Apply's closing table: rows by status, then each code's coded and suggested answers, share
 /// of the coded answers and change against the baseline, then the candidate new codes.
-pub fn apply_summary(app: &Application, freq: &Frequencies) -> String {
+pub fn apply_summary(
+    app: &Application,
+    freq: &Frequencies,
+    estimate: Option<&TrainingSummary>,
+) -> String {
     let s = &app.summary;
     let mut out = format!(
         "apply: {} rows — {}\n",
@@ -91,6 +97,37 @@ pub fn apply_summary(app: &Application, freq: &Frequencies) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    let classified: usize = s
+        .status
+        .iter()
+        .filter(|(st, _)| matches!(st, Status::Coded | Status::BelowThreshold))
+        .map(|(_, n)| n)
+        .sum();
+    if let (Some(t), true) = (estimate, classified > 0) {
+        let share = freq.base_n as f64 / classified as f64;
+        let _ = write!(
+            out,
+            "  coded automatically: {} of {classified} classified answers ({:.0}%)",
+            freq.base_n,
+            100.0 * share
+        );
+        if let (Some(e), Some((lo, hi))) = (t.auto_coded_share, t.auto_coded_share_ci) {
+            let _ = write!(
+                out,
+                "; the frame's out-of-fold estimate was {:.0}% [{:.0}%, {:.0}%]{}",
+                100.0 * e,
+                100.0 * lo,
+                100.0 * hi,
+                if share < lo || share > hi {
+                    " — outside it: this wave's answers are not like the training answers, \
+                     or the frame is surer of them than cross-validation was"
+                } else {
+                    ""
+                }
+            );
+        }
+        out.push('\n');
+    }
     let _ = writeln!(
         out,
         "  {:<44} {:>7} {:>9} {:>8} {:>10} {:>9}",

@@ -18,8 +18,12 @@ use crate::error::Result;
 pub const NEIGHBOURS: usize = 15;
 /// Dimensions of the layout.
 pub const COMPONENTS: usize = 5;
-/// Largest number of answers (repeats included): neighbours are exact, so time grows with n².
+/// Most answers (repeats included) laid out together: neighbours are exact, so time grows with
+/// n². Above it, a seeded sample of [`LAYOUT_SAMPLE`] answers is laid out and every other answer
+/// is placed among its nearest sampled ones ([`place`]), so any number of answers can be grouped.
 pub const MAX_POINTS: usize = 50_000;
+/// Answers laid out when there are more than [`MAX_POINTS`].
+pub const LAYOUT_SAMPLE: usize = 20_000;
 /// umap-learn's curve parameters for `min_dist = 0`, `spread = 1` (`find_ab_params`).
 const A: f32 = 1.932_808_4;
 const B: f32 = 0.790_495;
@@ -33,8 +37,120 @@ const BLOCK: usize = 512;
 const EPOCHS: usize = 200;
 
 /// The layout of unit-length rows `x`, n × [`COMPONENTS`] (fewer points than neighbours give
-/// their principal components).
+/// their principal components). Above [`MAX_POINTS`] rows, a sample is laid out and the rest
+/// placed.
 pub fn layout(x: ArrayView2<f32>, seed: u64) -> Result<Array2<f32>> {
+    if x.nrows() <= MAX_POINTS {
+        return layout_all(x, seed);
+    }
+    let sample = super::sample_indices(x.nrows(), LAYOUT_SAMPLE, seed);
+    let xs = x.select(Axis(0), &sample);
+    let ys = layout_all(xs.view(), seed)?;
+    Ok(place(x, &sample, xs.view(), ys.view()))
+}
+
+/// Every row of `x` in the layout `ys` of its rows `sample` (sorted): sampled rows keep their
+/// place; each other row goes to the weighted mean of its nearest sampled rows' places, with
+/// UMAP's membership weights (as umap-learn's `transform` starts).
+fn place(
+    x: ArrayView2<f32>,
+    sample: &[usize],
+    xs: ArrayView2<f32>,
+    ys: ArrayView2<f32>,
+) -> Array2<f32> {
+    let (n, dims) = (x.nrows(), ys.ncols());
+    let mut y = Array2::<f32>::zeros((n, dims));
+    let mut is_sampled = vec![None; n];
+    for (s, &i) in sample.iter().enumerate() {
+        is_sampled[i] = Some(s);
+    }
+    let k = NEIGHBOURS.min(xs.nrows());
+    for start in (0..n).step_by(BLOCK) {
+        let end = (start + BLOCK).min(n);
+        let sims = x.slice_axis(Axis(0), Slice::from(start..end)).dot(&xs.t());
+        let rows: Vec<Vec<f32>> = (start..end)
+            .into_par_iter()
+            .map(|i| {
+                if let Some(s) = is_sampled[i] {
+                    return ys.row(s).to_vec();
+                }
+                let row = sims.row(i - start);
+                let mut near: Vec<(f32, usize)> = row
+                    .iter()
+                    .enumerate()
+                    .map(|(j, &v)| ((1.0 - v).max(0.0), j))
+                    .collect();
+                let by =
+                    |a: &(f32, usize), b: &(f32, usize)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
+                if k < near.len() {
+                    near.select_nth_unstable_by(k - 1, by);
+                    near.truncate(k);
+                }
+                near.sort_by(by);
+                let ds: Vec<f32> = near.iter().map(|p| p.0).collect();
+                let w = memberships(&ds);
+                let total: f32 = w.iter().sum::<f32>().max(f32::MIN_POSITIVE);
+                let mut out = vec![0f32; dims];
+                for (&(_, j), wj) in near.iter().zip(&w) {
+                    for (o, &v) in out.iter_mut().zip(ys.row(j)) {
+                        *o += wj / total * v;
+                    }
+                }
+                out
+            })
+            .collect();
+        for (i, r) in (start..end).zip(rows) {
+            for (dst, v) in y.row_mut(i).iter_mut().zip(r) {
+                *dst = v;
+            }
+        }
+    }
+    y
+}
+
+/// UMAP's membership strength of each of a point's neighbours at distances `ds` (sorted): 1 for
+/// the nearest, falling with the distance beyond it at the rate that makes the strengths sum
+/// to log2(k) (umap-learn's `smooth_knn_dist`).
+fn memberships(ds: &[f32]) -> Vec<f32> {
+    let k = ds.len();
+    let target = (k.max(2) as f32).log2();
+    let rho = ds.first().copied().unwrap_or(0.0);
+    let strengths = |sigma: f32| -> Vec<f32> {
+        ds.iter()
+            .map(|&d| {
+                let e = d - rho;
+                if e > 0.0 {
+                    (-e / sigma).exp()
+                } else {
+                    1.0
+                }
+            })
+            .collect()
+    };
+    let (mut lo, mut hi, mut mid) = (0f32, f32::INFINITY, 1f32);
+    for _ in 0..64 {
+        let sum: f32 = strengths(mid).iter().sum();
+        if (sum - target).abs() < 1e-5 {
+            break;
+        }
+        if sum > target {
+            hi = mid;
+            mid = (lo + hi) / 2.0;
+        } else {
+            lo = mid;
+            mid = if hi.is_finite() {
+                (lo + hi) / 2.0
+            } else {
+                mid * 2.0
+            };
+        }
+    }
+    let mean = ds.iter().sum::<f32>() / k.max(1) as f32;
+    strengths(mid.max(1e-3 * mean).max(f32::MIN_POSITIVE))
+}
+
+/// The layout of every row of `x`.
+fn layout_all(x: ArrayView2<f32>, seed: u64) -> Result<Array2<f32>> {
     let n = x.nrows();
     let dims = COMPONENTS.min(x.ncols()).min(n.saturating_sub(1)).max(1);
     let mut y = initial(x, dims)?;
@@ -331,5 +447,39 @@ mod tests {
             .sum::<f32>()
             / 30.0;
         assert!(between > 4.0 * within, "between {between}, within {within}");
+    }
+
+    #[test]
+    fn placed_points_land_beside_their_sampled_neighbours() {
+        let x = bundles();
+        let sample: Vec<usize> = (0..60).filter(|i| i % 3 != 0).collect();
+        let xs = x.select(Axis(0), &sample);
+        let ys = layout_all(xs.view(), 42).unwrap();
+        let y = place(x.view(), &sample, xs.view(), ys.view());
+        for (s, &i) in sample.iter().enumerate() {
+            assert_eq!(y.row(i), ys.row(s), "a sampled point keeps its place");
+        }
+        // A placed point is nearer its own bundle's centre than the other bundle's.
+        let centre = |b: usize| -> Vec<f32> {
+            let members: Vec<usize> = sample.iter().copied().filter(|&i| i / 30 == b).collect();
+            let mut c = vec![0f32; y.ncols()];
+            for &i in &members {
+                for (a, &v) in c.iter_mut().zip(y.row(i)) {
+                    *a += v / members.len() as f32;
+                }
+            }
+            c
+        };
+        let (c0, c1) = (centre(0), centre(1));
+        let d = |i: usize, c: &[f32]| -> f32 {
+            y.row(i).iter().zip(c).map(|(a, b)| (a - b).powi(2)).sum()
+        };
+        for i in (0..60).filter(|i| i % 3 == 0) {
+            let (own, other) = if i / 30 == 0 { (&c0, &c1) } else { (&c1, &c0) };
+            assert!(d(i, own) < d(i, other), "point {i}");
+        }
+        let w = memberships(&[0.1, 0.2, 0.4]);
+        assert_eq!(w[0], 1.0);
+        assert!(w[1] > w[2]);
     }
 }

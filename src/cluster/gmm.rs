@@ -22,15 +22,35 @@ pub const REG_COVARIANCE: f64 = 1e-4;
 
 /// Projects the rows of `x` on their `dims` leading principal components (by eigenvalues of the
 /// covariance matrix, largest first; each axis's sign fixed so its largest loading is positive).
+/// Works through the rows in blocks, so memory stays a few blocks beyond `x` itself whatever
+/// the number of answers.
 pub fn pca(x: ArrayView2<f32>, dims: usize) -> Result<Array2<f64>> {
+    const ROWS: usize = 4096;
     let (n, d) = x.dim();
+    if n == 0 {
+        return Err(Error::Cluster("no points to project".into()));
+    }
     let dims = dims.min(d).max(1);
-    let x64 = x.mapv(f64::from);
-    let mean = x64
-        .mean_axis(Axis(0))
-        .ok_or_else(|| Error::Cluster("no points to project".into()))?;
-    let centred = &x64 - &mean;
-    let cov = centred.t().dot(&centred) / (n.max(2) - 1) as f64;
+    let blocks = || (0..n).step_by(ROWS).map(move |s| s..(s + ROWS).min(n));
+    let mut mean = ndarray::Array1::<f64>::zeros(d);
+    for r in blocks() {
+        mean += &x
+            .slice_axis(Axis(0), ndarray::Slice::from(r))
+            .mapv(f64::from)
+            .sum_axis(Axis(0));
+    }
+    mean /= n as f64;
+    let centred = |r: std::ops::Range<usize>| {
+        x.slice_axis(Axis(0), ndarray::Slice::from(r))
+            .mapv(f64::from)
+            - &mean
+    };
+    let mut cov = Array2::<f64>::zeros((d, d));
+    for r in blocks() {
+        let c = centred(r);
+        cov += &c.t().dot(&c);
+    }
+    cov /= (n.max(2) - 1) as f64;
     let (_, vecs) = cov
         .eigh_into()
         .map_err(|e| Error::Cluster(format!("principal components: {e}")))?
@@ -47,7 +67,13 @@ pub fn pca(x: ArrayView2<f32>, dims: usize) -> Result<Array2<f64>> {
             col.mapv_inplace(|v| -v);
         }
     }
-    Ok(centred.dot(&axes))
+    let mut out = Array2::<f64>::zeros((n, dims));
+    for r in blocks() {
+        let p = centred(r.clone()).dot(&axes);
+        out.slice_axis_mut(Axis(0), ndarray::Slice::from(r))
+            .assign(&p);
+    }
+    Ok(out)
 }
 
 /// Group of each point under a `k`-component mixture fitted with `runs` EM restarts (k-means

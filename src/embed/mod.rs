@@ -181,13 +181,18 @@ pub fn embed_texts_chunked(
         }),
         _ => None,
     };
-    let mut found: Vec<Option<(Vec<f32>, bool)>> = vec![None; unique.len()];
+    // Vectors go straight into their rows: no second copy of the matrix, whatever its size.
+    let mut out = Matrix::new(&slot, unique.len(), embedder.dim());
+    let mut have = vec![false; unique.len()];
     if let Some(s) = store.as_mut() {
-        for (i, t) in unique.iter().enumerate() {
-            found[i] = s.cache.get(&s.namespace, s.dim, t, progress)?;
+        for (u, t) in unique.iter().enumerate() {
+            if let Some((v, cut)) = s.cache.take(&s.namespace, s.dim, t, progress)? {
+                out.put(u, &v, cut);
+                have[u] = true;
+            }
         }
     }
-    let missing: Vec<usize> = (0..unique.len()).filter(|&i| found[i].is_none()).collect();
+    let missing: Vec<usize> = (0..unique.len()).filter(|&u| !have[u]).collect();
     let chunk = if store.is_some() {
         chunk.max(1)
     } else {
@@ -215,12 +220,12 @@ pub fn embed_texts_chunked(
             // Hide the bar while the cache may print a detail line.
             stored += bar.suspend(|| s.cache.put(&s.namespace, s.dim, &entries, progress))?;
         }
-        for (j, &i) in part.iter().enumerate() {
-            found[i] = Some((fresh.row(j).to_vec(), fresh.truncated[j]));
+        for (j, &u) in part.iter().enumerate() {
+            out.put(u, fresh.row(j), fresh.truncated[j]);
         }
     }
     bar.finish_and_clear();
-    let vectors = assemble(&slot, &found, dim.unwrap_or(0));
+    let vectors = out.finish(dim.unwrap_or(0));
     let summary = EmbedSummary {
         rows: texts.len(),
         unique: unique.len(),
@@ -231,6 +236,63 @@ pub fn embed_texts_chunked(
         seconds: start.elapsed().as_secs_f64(),
     };
     Ok((vectors, summary))
+}
+
+/// The output matrix filled one distinct text at a time: each vector is copied into every row
+/// holding that text (rows of a text linked through `next`).
+struct Matrix {
+    head: Vec<usize>,
+    next: Vec<usize>,
+    dim: Option<usize>,
+    data: Vec<f32>,
+    truncated: Vec<bool>,
+}
+
+impl Matrix {
+    fn new(slot: &[usize], distinct: usize, dim: Option<usize>) -> Self {
+        let (mut head, mut next) = (vec![usize::MAX; distinct], vec![usize::MAX; slot.len()]);
+        for (row, &u) in slot.iter().enumerate().rev() {
+            next[row] = head[u];
+            head[u] = row;
+        }
+        let mut m = Matrix {
+            head,
+            next,
+            dim: None,
+            data: Vec::new(),
+            truncated: vec![false; slot.len()],
+        };
+        if let Some(d) = dim {
+            m.allocate(d);
+        }
+        m
+    }
+
+    fn allocate(&mut self, dim: usize) {
+        self.dim = Some(dim);
+        self.data = vec![0.0; self.truncated.len() * dim];
+    }
+
+    fn put(&mut self, u: usize, v: &[f32], cut: bool) {
+        if self.dim.is_none() {
+            self.allocate(v.len());
+        }
+        let dim = v.len();
+        let mut row = self.head[u];
+        while row != usize::MAX {
+            self.data[row * dim..(row + 1) * dim].copy_from_slice(v);
+            self.truncated[row] = cut;
+            row = self.next[row];
+        }
+    }
+
+    fn finish(self, dim: usize) -> Vectors {
+        Vectors {
+            dim: self.dim.unwrap_or(dim),
+            data: self.data,
+            truncated: self.truncated,
+        }
+    }
 }
 
 /// Where an embedding run keeps its vectors.
@@ -275,23 +337,6 @@ fn check_shape(name: &str, v: Vectors, rows: usize, dim: &mut Option<usize>) -> 
         backend: name.to_string(),
         problem,
     })
-}
-
-/// The rows in input order; every slot is filled by the time this runs.
-fn assemble(slot: &[usize], found: &[Option<(Vec<f32>, bool)>], dim: usize) -> Vectors {
-    let mut data = Vec::with_capacity(slot.len() * dim);
-    let mut truncated = Vec::with_capacity(slot.len());
-    for &s in slot {
-        if let Some((row, cut)) = &found[s] {
-            data.extend_from_slice(row);
-            truncated.push(*cut);
-        }
-    }
-    Vectors {
-        dim,
-        data,
-        truncated,
-    }
 }
 
 pub use crate::vector::l2_normalise;

@@ -59,7 +59,9 @@ type Item<'a> = (Key, &'a [f32], bool);
 struct Shard {
     /// The dimension its records were checked against.
     dim: usize,
-    entries: HashMap<Key, (Vec<f32>, bool)>,
+    /// Every valid record's key; the vector too until a caller took it (vectors handed out
+    /// are not kept twice in memory).
+    entries: HashMap<Key, Option<(Vec<f32>, bool)>>,
     /// End of the last valid record read: a record boundary, since records are only appended.
     end: u64,
     /// Whether its problems have been reported.
@@ -137,11 +139,44 @@ impl Cache {
             }
             self.shards.insert(key.clone(), shard);
         }
+        let taken = matches!(
+            self.shards.get(&key).and_then(|s| s.entries.get(&h)),
+            Some(None)
+        );
+        if taken {
+            // Handed out earlier: read the shard again for it.
+            self.shards.remove(&key);
+            return self.get(namespace, dim, text, progress);
+        }
         Ok(self
             .shards
             .get(&key)
             .and_then(|s| s.entries.get(&h))
-            .cloned())
+            .cloned()
+            .flatten())
+    }
+
+    /// [`Cache::get`], handing the vector over: the cache keeps only that it has it, so a large
+    /// run does not hold its matrix twice.
+    pub fn take(
+        &mut self,
+        namespace: &str,
+        dim: usize,
+        text: &str,
+        progress: &Progress,
+    ) -> Result<Option<(Vec<f32>, bool)>> {
+        let found = self.get(namespace, dim, text, progress)?;
+        if found.is_some() {
+            let h = hash(text);
+            if let Some(slot) = self
+                .shards
+                .get_mut(&(namespace.to_string(), h[0]))
+                .and_then(|s| s.entries.get_mut(&h))
+            {
+                *slot = None;
+            }
+        }
+        Ok(found)
     }
 
     /// Stores vectors of `dim` values for texts under `namespace` and returns how many of
@@ -266,8 +301,9 @@ impl Cache {
                 return Err(Error::io("write", path, e));
             }
         }
-        for (k, v, cut) in fresh {
-            shard.entries.insert(*k, (v.to_vec(), *cut));
+        // Only the keys stay: the caller has the vectors, and memory is for one matrix.
+        for (k, _, _) in fresh {
+            shard.entries.insert(*k, None);
         }
         shard.end = end + buf.len() as u64;
         file.unlock().map_err(err("unlock"))?;
@@ -289,7 +325,7 @@ impl Shard {
         for payload in scan.payloads {
             match decode(payload, self.dim) {
                 Ok((key, v, cut)) => {
-                    self.entries.insert(key, (v, cut));
+                    self.entries.insert(key, Some((v, cut)));
                 }
                 Err(bad) => problems.record(bad),
             }

@@ -399,3 +399,23 @@ fn sigkill_never_loses_a_vector_reported_stored() {
         assert!(c.warnings().is_empty(), "{:?}", c.warnings());
     }
 }
+
+#[test]
+fn taken_vectors_are_read_again_when_asked_for_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = Cache::open(dir.path()).unwrap();
+    let quiet = Progress::silent();
+    let v = vector_for("hello");
+    c.put(NS, DIM, &[("hello", &v, false)], &quiet).unwrap();
+    // Written in this handle: only the key is kept, the vector comes from disk.
+    assert_eq!(
+        c.take(NS, DIM, "hello", &quiet).unwrap(),
+        Some((v.clone(), false))
+    );
+    assert_eq!(
+        c.take(NS, DIM, "hello", &quiet).unwrap(),
+        Some((v.clone(), false))
+    );
+    assert_eq!(c.get(NS, DIM, "hello", &quiet).unwrap(), Some((v, false)));
+    assert_eq!(c.take(NS, DIM, "other", &quiet).unwrap(), None);
+}

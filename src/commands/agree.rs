@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::agree::{
     agree, disagreements, disagreements_csv, render_table, AgreeError, AgreeReport, Codings,
 };
-use crate::config::AgreeSettings;
+use crate::config::{AgreeSettings, JoinSpec};
 use crate::error::{InputError, Result};
 use crate::fsio;
 use crate::ingest::{self, unique_ids};
@@ -45,51 +45,12 @@ pub fn run(s: &AgreeSettings, progress: &Progress) -> Result<AgreeReport> {
     manifest.input(&s.input, &table.sha256);
     let mut join_missing = BTreeMap::new();
     for j in &s.joins {
-        let other = rundir::read_table(&j.path)?;
-        for w in &other.warnings {
-            progress.warn(w);
-        }
-        let oid = other.column(&s.id_column, "--id-column")?;
-        let ocol = other.column(&j.column, "--join")?;
-        let oids = unique_ids(&other, oid)?;
-        let by_id: HashMap<&str, String> = oids
-            .iter()
-            .zip(&other.records)
-            .map(|(id, r)| (id.as_str(), cell(r, ocol)))
-            .collect();
-        let mut missing = 0;
-        for (row, id) in cells.iter_mut().zip(&ids) {
-            match by_id.get(id.as_str()) {
-                Some(v) => row.push(v.clone()),
-                None => {
-                    missing += 1;
-                    row.push(String::new());
-                }
-            }
-        }
-        if missing == ids.len() {
-            return Err(InputError::file(
-                &j.path,
-                None,
-                format!(
-                    "none of its ids (column \"{}\") is an id of {}",
-                    s.id_column,
-                    s.input.display()
-                ),
-                "join a file made from the same answers, with the same id column",
-            )
-            .into());
-        }
-        if missing > 0 {
-            progress.warn(format!(
-                "agree: {missing} of {} units have no row in {}; coder {} counts them as not coded",
-                ids.len(),
-                j.path.display(),
-                j.name
-            ));
+        let (column, missing, sha) = joined_coder(s, j, &ids, progress)?;
+        for (row, v) in cells.iter_mut().zip(column) {
+            row.push(v);
         }
         join_missing.insert(j.name.clone(), missing);
-        manifest.input(&j.path, &other.sha256);
+        manifest.input(&j.path, &sha);
         coders.push(j.name.clone());
     }
     let codings = Codings::from_columns(ids, coders, cells).map_err(|e| explain(&s.input, e))?;
@@ -131,6 +92,63 @@ pub fn run(s: &AgreeSettings, progress: &Progress) -> Result<AgreeReport> {
         ));
     }
     Ok(report)
+}
+
+/// The codes another file gives the units, by id (empty where it has no row), how many units
+/// it lacks, and its hash.
+fn joined_coder(
+    s: &AgreeSettings,
+    j: &JoinSpec,
+    ids: &[String],
+    progress: &Progress,
+) -> Result<(Vec<String>, usize, String)> {
+    let other = rundir::read_table(&j.path)?;
+    for w in &other.warnings {
+        progress.warn(w);
+    }
+    let oid = other.column(&s.id_column, "--id-column")?;
+    let ocol = other.column(&j.column, "--join")?;
+    let oids = unique_ids(&other, oid)?;
+    let by_id: HashMap<&str, &str> = oids
+        .iter()
+        .zip(&other.records)
+        .map(|(id, r)| {
+            (
+                id.as_str(),
+                r.fields.get(ocol).map(String::as_str).unwrap_or(""),
+            )
+        })
+        .collect();
+    let column: Vec<String> = ids
+        .iter()
+        .map(|id| by_id.get(id.as_str()).copied().unwrap_or("").to_string())
+        .collect();
+    let missing = ids
+        .iter()
+        .filter(|id| !by_id.contains_key(id.as_str()))
+        .count();
+    if missing == ids.len() {
+        return Err(InputError::file(
+            &j.path,
+            None,
+            format!(
+                "none of its ids (column \"{}\") is an id of {}",
+                s.id_column,
+                s.input.display()
+            ),
+            "join a file made from the same answers, with the same id column",
+        )
+        .into());
+    }
+    if missing > 0 {
+        progress.warn(format!(
+            "agree: {missing} of {} units have no row in {}; coder {} counts them as not coded",
+            ids.len(),
+            j.path.display(),
+            j.name
+        ));
+    }
+    Ok((column, missing, other.sha256))
 }
 
 /// Turns "nothing to compare" into bad input naming the file and the fix.

@@ -54,20 +54,7 @@ pub fn run(s: &ApplySettings, build: BuildEmbedder, progress: &Progress) -> Resu
         )?,
     };
     check_model(&frame, loaded.model.as_ref(), &s.frame)?;
-    let baseline = match (&earlier, &s.previous) {
-        (Some(app), Some(dir)) => Baseline::Previous {
-            counts: previous_counts(&frame, app).map_err(|e| {
-                InputError::file(
-                    &dir.join(rundir::ASSIGNMENTS),
-                    None,
-                    format!("{e} (row {})", e.row + 1),
-                    "compare waves coded with the same frame",
-                )
-            })?,
-            name: dir.display().to_string(),
-        },
-        _ => Baseline::Training,
-    };
+    let baseline = baseline(&frame, earlier.as_ref(), s.previous.as_deref())?;
     let keep: Vec<usize> = (0..answers.rows.len())
         .filter(|&i| codable(&frame, &answers.rows[i].text))
         .collect();
@@ -92,22 +79,14 @@ pub fn run(s: &ApplySettings, build: BuildEmbedder, progress: &Progress) -> Resu
     let mut rows = code_rows(&frame, &answers, &keep, &vectors.data, s.multi).map_err(bad)?;
     let coding_secs = t_code.elapsed().as_secs_f64();
     let t_cand = Instant::now();
-    let below: Vec<usize> = (0..keep.len())
-        .filter(|&j| rows[keep[j]].status == Status::BelowThreshold)
-        .collect();
-    let best: Vec<usize> = keep.iter().map(|&r| rows[r].code.unwrap_or(0)).collect();
-    let labels: Vec<String> = frame.codes.iter().map(|c| c.label.clone()).collect();
-    let (candidates, members) = candidate_codes(
-        &labels,
+    let candidates = group_the_uncoded(
+        &frame,
         &answers,
         &keep,
         (&vectors.data, vectors.dim),
-        (&below, &best),
+        &mut rows,
         s.seed,
     )?;
-    for (j, c) in members {
-        rows[keep[j]].candidate = Some(c);
-    }
     let candidate_secs = t_cand.elapsed().as_secs_f64();
     let app = summarise(&frame, rows, candidates, baseline).map_err(bad)?;
     let map: Vec<(usize, [f32; 2])> = keep
@@ -116,19 +95,7 @@ pub fn run(s: &ApplySettings, build: BuildEmbedder, progress: &Progress) -> Resu
         .zip(cluster::map_2d(&vectors.data, vectors.dim)?)
         .collect();
 
-    manifest
-        .input(&s.input, &answers.sha256)
-        .input_file(&s.frame)?;
-    if let Some(dir) = &s.previous {
-        manifest.input_file(&dir.join(rundir::ASSIGNMENTS))?;
-    }
-    manifest.seed = Some(s.seed);
-    manifest
-        .param("input", s.input.display().to_string())
-        .param("question", frame.question.clone())
-        .param("text_column", s.columns.text_column.as_str())
-        .param("id_column", s.columns.id_column.clone())
-        .param("multi", s.multi);
+    record(&mut manifest, s, &answers.sha256, frame.question.clone())?;
     let t_write = Instant::now();
     let written = rundir::write_apply(&s.out, manifest, &app, &map)?;
     super::warn_cut_cells(&written, progress);
@@ -144,6 +111,72 @@ pub fn run(s: &ApplySettings, build: BuildEmbedder, progress: &Progress) -> Resu
     ));
     progress.say(format!("apply: wrote {}", s.out.display()));
     Ok(app)
+}
+
+/// What the drift table compares with: an earlier wave's coded answers, or the training ones.
+fn baseline(
+    frame: &LearnedFrame,
+    earlier: Option<&Application>,
+    dir: Option<&std::path::Path>,
+) -> Result<Baseline> {
+    let (Some(app), Some(dir)) = (earlier, dir) else {
+        return Ok(Baseline::Training);
+    };
+    let counts = previous_counts(frame, app).map_err(|e| {
+        InputError::file(
+            &dir.join(rundir::ASSIGNMENTS),
+            None,
+            format!("{e} (row {})", e.row + 1),
+            "compare waves coded with the same frame",
+        )
+    })?;
+    Ok(Baseline::Previous {
+        counts,
+        name: dir.display().to_string(),
+    })
+}
+
+/// Candidate new codes among the answers below threshold; each such row learns its candidate.
+fn group_the_uncoded(
+    frame: &LearnedFrame,
+    answers: &crate::ingest::Answers,
+    keep: &[usize],
+    vectors: (&[f32], usize),
+    rows: &mut [crate::frame::apply::Coded],
+    seed: u64,
+) -> Result<Vec<crate::frame::apply::CandidateCode>> {
+    let below: Vec<usize> = (0..keep.len())
+        .filter(|&j| rows[keep[j]].status == Status::BelowThreshold)
+        .collect();
+    let best: Vec<usize> = keep.iter().map(|&r| rows[r].code.unwrap_or(0)).collect();
+    let labels: Vec<String> = frame.codes.iter().map(|c| c.label.clone()).collect();
+    let (candidates, members) =
+        candidate_codes(&labels, answers, keep, vectors, (&below, &best), seed)?;
+    for (j, c) in members {
+        rows[keep[j]].candidate = Some(c);
+    }
+    Ok(candidates)
+}
+
+/// The run's inputs and parameters.
+fn record(
+    manifest: &mut Manifest,
+    s: &ApplySettings,
+    input_sha: &str,
+    question: Option<String>,
+) -> Result<()> {
+    manifest.input(&s.input, input_sha).input_file(&s.frame)?;
+    if let Some(dir) = &s.previous {
+        manifest.input_file(&dir.join(rundir::ASSIGNMENTS))?;
+    }
+    manifest.seed = Some(s.seed);
+    manifest
+        .param("input", s.input.display().to_string())
+        .param("question", question)
+        .param("text_column", s.columns.text_column.as_str())
+        .param("id_column", s.columns.id_column.clone())
+        .param("multi", s.multi);
+    Ok(())
 }
 
 /// Reads either kind of frame before the model loads; a learned frame fixes the precision its

@@ -38,7 +38,7 @@ pub fn run(s: &DiscoverSettings, build: BuildEmbedder, progress: &Progress) -> R
                 "{} ({} of {} rows are substantive)",
                 e.problem,
                 keep.len(),
-                answers.rows.len()
+                texts.len()
             );
             e
         })?),
@@ -95,7 +95,29 @@ pub fn run(s: &DiscoverSettings, build: BuildEmbedder, progress: &Progress) -> R
         .zip(cluster::map_2d(&vectors.data, vectors.dim)?)
         .collect();
 
-    manifest.input(&s.input, &answers.sha256);
+    record(
+        &mut manifest,
+        s,
+        &answers.sha256,
+        &clustering,
+        frame.as_ref(),
+    )?;
+    let written = rundir::write_discover(&s.out, manifest, &discovery, &map)?;
+    super::warn_cut_cells(&written, progress);
+    progress.say(console::discover_summary(&discovery));
+    progress.say(format!("discover: wrote {}", s.out.display()));
+    Ok(discovery)
+}
+
+/// The run's inputs, parameters and seed.
+fn record(
+    manifest: &mut Manifest,
+    s: &DiscoverSettings,
+    input_sha: &str,
+    clustering: &Clustering,
+    frame: Option<&(Frame, Option<String>)>,
+) -> Result<()> {
+    manifest.input(&s.input, input_sha);
     if let Some(path) = &s.frame {
         manifest.input_file(path)?;
     }
@@ -109,13 +131,9 @@ pub fn run(s: &DiscoverSettings, build: BuildEmbedder, progress: &Progress) -> R
         .param("restarts", s.cluster.n_runs)
         .param("method", s.cluster.method.name())
         .param("max_iter", s.cluster.max_iter)
-        .param("question", frame.as_ref().and_then(|(_, q)| q.clone()))
+        .param("question", frame.and_then(|(_, q)| q.clone()))
         .param("level", if s.topic_groups { "groups" } else { "codes" });
-    let written = rundir::write_discover(&s.out, manifest, &discovery, &map)?;
-    super::warn_cut_cells(&written, progress);
-    progress.say(console::discover_summary(&discovery));
-    progress.say(format!("discover: wrote {}", s.out.display()));
-    Ok(discovery)
+    Ok(())
 }
 
 /// Refuses a frame without labels at the level asked, or more seeds than distinct answers —

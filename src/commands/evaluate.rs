@@ -3,7 +3,7 @@
 use crate::cli::EvalMode;
 use crate::config::EvaluateSettings;
 use crate::error::{InputError, Result};
-use crate::evaluate::join::{join, label_overlap, JoinColumns};
+use crate::evaluate::join::{join, label_overlap, JoinColumns, LabelOverlap};
 use crate::evaluate::{render_text, EvalReport, Evaluation};
 use crate::fsio;
 use crate::manifest::Manifest;
@@ -26,27 +26,7 @@ pub fn run(s: &EvaluateSettings, progress: &Progress) -> Result<Evaluation> {
     };
     let joined = join(&pred, &gold, cols)?;
     let overlap = label_overlap(&joined);
-    let pct = 100.0 * overlap.share();
-    let (codes, mode_reason) = match s.mode {
-        EvalMode::Codes => (true, "--mode codes".to_string()),
-        EvalMode::Groups => (false, "--mode groups".to_string()),
-        EvalMode::Auto => {
-            let codes = overlap.mostly_codes();
-            (
-                codes,
-                format!(
-                    "{} of {} predictions ({pct:.1}%) are gold labels, so they are {}",
-                    overlap.gold_labels,
-                    overlap.predicted,
-                    if codes {
-                        "scored as codes (at least half are)"
-                    } else {
-                        "scored as groups (fewer than half are; pass --mode codes to score them as codes)"
-                    }
-                ),
-            )
-        }
-    };
+    let (codes, mode_reason) = mode(s.mode, &overlap);
     let p: Vec<&str> = joined.pred.iter().map(String::as_str).collect();
     let g: Vec<&str> = joined.gold.iter().map(String::as_str).collect();
     let scores = if codes {
@@ -86,23 +66,57 @@ pub fn run(s: &EvaluateSettings, progress: &Progress) -> Result<Evaluation> {
         evaluation.n, evaluation.mode, evaluation.gold_uncoded, evaluation.pred_without_gold
     ));
     progress.say(format!("evaluate: mode: {}", evaluation.mode_reason));
-    if !overlap.unknown.is_empty() {
-        let shown: Vec<String> = overlap
-            .unknown
-            .iter()
-            .take(10)
-            .map(|(l, n)| format!("\"{l}\" ({n})"))
-            .collect();
-        progress.say(format!(
-            "evaluate: predicted labels that are not gold labels: {}{}",
-            shown.join(", "),
-            if overlap.unknown.len() > 10 {
-                format!(" and {} more", overlap.unknown.len() - 10)
-            } else {
-                String::new()
-            }
-        ));
+    if let Some(line) = unknown_line(&overlap) {
+        progress.say(line);
     }
     progress.say(render_text(&evaluation.report));
     Ok(evaluation)
+}
+
+/// Codes or groups, and why.
+fn mode(asked: EvalMode, overlap: &LabelOverlap) -> (bool, String) {
+    match asked {
+        EvalMode::Codes => (true, "--mode codes".to_string()),
+        EvalMode::Groups => (false, "--mode groups".to_string()),
+        EvalMode::Auto => {
+            let codes = overlap.mostly_codes();
+            let verdict = if codes {
+                "scored as codes (at least half are)"
+            } else {
+                "scored as groups (fewer than half are; pass --mode codes to score them as codes)"
+            };
+            (
+                codes,
+                format!(
+                    "{} of {} predictions ({:.1}%) are gold labels, so they are {verdict}",
+                    overlap.gold_labels,
+                    overlap.predicted,
+                    100.0 * overlap.share()
+                ),
+            )
+        }
+    }
+}
+
+/// The predicted labels that are not gold labels, the ten most frequent first.
+fn unknown_line(overlap: &LabelOverlap) -> Option<String> {
+    if overlap.unknown.is_empty() {
+        return None;
+    }
+    let shown: Vec<String> = overlap
+        .unknown
+        .iter()
+        .take(10)
+        .map(|(l, n)| format!("\"{l}\" ({n})"))
+        .collect();
+    let more = overlap.unknown.len().saturating_sub(10);
+    Some(format!(
+        "evaluate: predicted labels that are not gold labels: {}{}",
+        shown.join(", "),
+        if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        }
+    ))
 }

@@ -1,5 +1,6 @@
 //! The real model end to end: golden vector, bf16 against f32, fused forward against
-//! rust-bert's, order restored after length sorting, cache hits, duplicates embedded once.
+//! rust-bert's, order restored after length sorting, vectors independent of the batch to the
+//! bit, cache hits, duplicates embedded once.
 
 #![allow(clippy::unwrap_used)]
 
@@ -21,9 +22,9 @@ fn load(precision: Precision, forward: Forward) -> MiniLm {
     .expect("model installed by scripts/setup.sh")
 }
 
-fn bundled_texts() -> Vec<String> {
+fn texts_of(file: &str) -> Vec<String> {
     let a = read_answers(
-        &root().join("data/examples/answers.csv"),
+        &root().join(file),
         &ReadOptions {
             text_column: "text".into(),
             id_column: Some("id".into()),
@@ -31,6 +32,10 @@ fn bundled_texts() -> Vec<String> {
     )
     .unwrap();
     a.rows.into_iter().map(|r| r.text).collect()
+}
+
+fn bundled_texts() -> Vec<String> {
+    texts_of("data/examples/answers.csv")
 }
 
 #[test]
@@ -119,6 +124,77 @@ fn order_is_restored_after_length_sorting() {
             max < 1e-5,
             "answer {i}: alone vs in a batch differ by {max}"
         );
+    }
+}
+
+fn bits(v: &[f32]) -> Vec<u32> {
+    v.iter().map(|x| x.to_bits()).collect()
+}
+
+/// Embeds `texts` with the given batch limits and checks each row against `want`, bit for bit.
+fn assert_same_bits(
+    precision: Precision,
+    texts: &[&str],
+    want: &[Vec<u32>],
+    (batch_size, batch_tokens): (usize, usize),
+) {
+    let mut m = MiniLm::load(MiniLmOptions {
+        model_dir: model_dir(),
+        precision,
+        batch_size,
+        batch_tokens,
+        ..MiniLmOptions::default()
+    })
+    .unwrap();
+    let got = m.embed(texts, &Progress::silent()).unwrap();
+    for (i, text) in texts.iter().enumerate() {
+        assert!(
+            bits(got.row(i)) == want[i],
+            "{precision}, batches of {batch_size} texts / {batch_tokens} tokens: {text:?} differs"
+        );
+    }
+}
+
+#[test]
+fn vectors_do_not_depend_on_the_batch() {
+    let mut pool: Vec<String> = texts_of("data/eccp-2020/q7_topics.csv");
+    pool.extend(bundled_texts());
+    pool.retain(|t| !t.trim().is_empty());
+    let pool: Vec<&str> = pool.iter().map(String::as_str).collect();
+    let others = texts_of("data/eccp-2020/q8_materials.csv");
+    for precision in [Precision::F32, Precision::Bf16] {
+        let all = load(precision, Forward::Fused)
+            .embed(&pool, &Progress::silent())
+            .unwrap();
+        let want: Vec<Vec<u32>> = (0..pool.len()).map(|i| bits(all.row(i))).collect();
+        // Small batches, a budget that cuts batches mid-length, one big batch.
+        for limits in [(7, 2048), (64, 300), (4096, 100_000)] {
+            assert_same_bits(precision, &pool, &want, limits);
+        }
+        // Some texts alone (each costs a whole row block).
+        let alone: Vec<&str> = pool.iter().step_by(5).copied().collect();
+        let alone_want: Vec<Vec<u32>> = want.iter().step_by(5).cloned().collect();
+        assert_same_bits(precision, &alone, &alone_want, (1, 2048));
+        // Reversed and interleaved with the answers to another question.
+        let mut mixed: Vec<(&str, Option<usize>)> = Vec::new();
+        for (i, text) in pool.iter().enumerate().rev() {
+            mixed.push((text, Some(i)));
+            if let Some(o) = others.get(i) {
+                mixed.push((o, None));
+            }
+        }
+        let texts: Vec<&str> = mixed.iter().map(|m| m.0).collect();
+        let got = load(precision, Forward::Fused)
+            .embed(&texts, &Progress::silent())
+            .unwrap();
+        for (j, (text, i)) in mixed.iter().enumerate() {
+            if let Some(i) = i {
+                assert!(
+                    bits(got.row(j)) == want[*i],
+                    "{precision}, mixed with other answers: {text:?} differs"
+                );
+            }
+        }
     }
 }
 

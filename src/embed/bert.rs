@@ -1,6 +1,12 @@
-//! BERT encoder forward on tch with fused ops (one QKV matmul, `scaled_dot_product_attention`,
-//! `gelu`, `layer_norm`) over the same weights rust-bert loads, on packed tokens so padding
-//! costs nothing outside attention; rust-bert's own forward stays as the reference.
+//! BERT encoder forward on tch with fused ops (one QKV matmul, flash attention, `gelu`,
+//! `layer_norm`) over the same weights rust-bert loads; rust-bert's own forward stays as the
+//! reference.
+//!
+//! A text's vector does not depend on the batch it is encoded in, to the bit: BLAS and the
+//! attention kernels round differently for different row counts and padded lengths, so every
+//! op here sees shapes fixed by one text or by nothing. Tokens are packed without padding;
+//! dense layers run on blocks of [`BLOCK_ROWS`] rows (the last one filled up), attention on the
+//! texts of one token count at a time, mean pooling on each text's own rows.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -146,43 +152,29 @@ impl BertEncoder {
         })
     }
 
-    /// Unit-length mean-pooled embeddings `[batch, hidden]` (f32) of a packed batch.
-    ///
-    /// Dense ops run on the real tokens only (`[tokens, hidden]`); the tokens are scattered
-    /// into a padded `[batch, len]` grid just for attention, where the mask hides padding.
+    /// Unit-length mean-pooled embeddings `[texts, hidden]` (f32) of a packed batch, in the
+    /// order the sequences were given to [`PackedBatch::new`]; each row is the same bits
+    /// whatever else is in the batch.
     pub fn embed_packed(&self, batch: &PackedBatch) -> Tensor {
-        let (b, l) = (batch.rows, batch.len);
         let h = self.shape.hidden_size;
-        let heads = self.shape.num_attention_heads;
         let eps = self.shape.layer_norm_eps;
-        let kind = self.word.kind();
-        let device = self.word.device();
         let x = self.word.index_select(0, &batch.ids)
             + self.position.index_select(0, &batch.positions)
             + &self.token_type0;
         let mut x = x.layer_norm([h], Some(&self.emb_ln_w), Some(&self.emb_ln_b), eps, false);
         for layer in &self.layers {
-            let qkv = x.linear(&layer.qkv_w, Some(&layer.qkv_b));
-            let mut grid = Tensor::zeros([b * l, 3 * h], (kind, device));
-            let _ = grid.index_copy_(0, &batch.slots, &qkv);
-            let grid = grid
-                .reshape([b, l, 3, heads, h / heads])
-                .permute([2, 0, 3, 1, 4]);
-            let ctx = batch
-                .attend(&grid.get(0), &grid.get(1), &grid.get(2), kind)
-                .transpose(1, 2)
-                .reshape([b * l, h])
-                .index_select(0, &batch.slots);
-            let attn = (ctx.linear(&layer.out_w, Some(&layer.out_b)) + &x).layer_norm(
+            let qkv = dense(&x, &layer.qkv_w, &layer.qkv_b);
+            let ctx = batch.attend(&qkv, self.shape.num_attention_heads);
+            let attn = (dense(&ctx, &layer.out_w, &layer.out_b) + &x).layer_norm(
                 [h],
                 Some(&layer.ln1_w),
                 Some(&layer.ln1_b),
                 eps,
                 false,
             );
-            let mut up = attn.linear(&layer.up_w, Some(&layer.up_b));
+            let mut up = dense(&attn, &layer.up_w, &layer.up_b);
             let _ = up.gelu_("none");
-            x = (up.linear(&layer.down_w, Some(&layer.down_b)) + &attn).layer_norm(
+            x = (dense(&up, &layer.down_w, &layer.down_b) + &attn).layer_norm(
                 [h],
                 Some(&layer.ln2_w),
                 Some(&layer.ln2_b),
@@ -190,10 +182,11 @@ impl BertEncoder {
                 false,
             );
         }
-        let sum = Tensor::zeros([b, h], (Kind::Float, device)).index_add(
+        let real = x.narrow(0, 0, batch.tokens).to_kind(Kind::Float);
+        let sum = Tensor::zeros([batch.texts, h], (Kind::Float, real.device())).index_add(
             0,
             &batch.rows_of_tokens,
-            &x.to_kind(Kind::Float),
+            &real,
         );
         let mean = sum / batch.lengths.unsqueeze(1);
         let norm = mean
@@ -203,83 +196,139 @@ impl BertEncoder {
     }
 }
 
-/// A batch of tokenised texts laid out for [`BertEncoder::embed_packed`].
-pub struct PackedBatch {
-    rows: i64,
+/// Token rows per dense-layer matmul. BLAS picks its kernels and its split of the work by the
+/// row count, which changes the rounding of every row; a fixed count keeps it the same. 1,024
+/// rows run about as fast as one matmul per batch; 512 are slower.
+pub const BLOCK_ROWS: i64 = 1024;
+
+/// `x W^T + b` over `[rows, in]` with `rows` a multiple of [`BLOCK_ROWS`], one block at a time.
+fn dense(x: &Tensor, w: &Tensor, b: &Tensor) -> Tensor {
+    let rows = x.size()[0];
+    let out = Tensor::empty([rows, w.size()[0]], (x.kind(), x.device()));
+    let wt = w.tr();
+    for start in (0..rows).step_by(BLOCK_ROWS as usize) {
+        let _ = b.addmm_out(
+            &out.narrow(0, start, BLOCK_ROWS),
+            &x.narrow(0, start, BLOCK_ROWS),
+            &wt,
+        );
+    }
+    out
+}
+
+/// Texts of one token count, stored one after another in a [`PackedBatch`].
+struct Group {
+    /// First token row.
+    start: i64,
+    /// Texts in the group.
+    texts: i64,
+    /// Tokens per text.
     len: i64,
+}
+
+/// A batch of tokenised texts laid out for [`BertEncoder::embed_packed`]: texts grouped by
+/// token count (longest first), their tokens one after another, then filler rows up to a
+/// multiple of [`BLOCK_ROWS`].
+pub struct PackedBatch {
+    texts: i64,
+    tokens: i64,
     ids: Tensor,
     positions: Tensor,
-    slots: Tensor,
     rows_of_tokens: Tensor,
     lengths: Tensor,
-    keep: Tensor,
-    bias: Tensor,
+    groups: Vec<Group>,
 }
 
 impl PackedBatch {
-    /// Scaled dot-product attention of `[batch, heads, len, head_dim]` tensors over real keys.
-    ///
-    /// libtorch 2.4's CPU flash kernel wins for f32 beyond a few tokens; for bf16, and for very
-    /// short f32 batches, two batched matmuls around a softmax are faster (scripts/bench-embed.sh).
-    fn attend(&self, q: &Tensor, k: &Tensor, v: &Tensor, kind: Kind) -> Tensor {
-        if kind == Kind::Float && self.len > 24 {
-            return Tensor::scaled_dot_product_attention(
-                q,
-                k,
-                v,
-                Some(&self.keep),
-                0.0,
-                false,
-                None::<f64>,
-            );
-        }
-        let scale = 1.0 / (q.size()[3] as f64).sqrt();
-        let scores = q.matmul(&k.transpose(-1, -2)) * scale + self.bias.to_kind(kind);
-        scores.softmax(-1, kind).matmul(v)
-    }
-
     /// Packs token-id sequences (each non-empty) for `device`.
     pub fn new(seqs: &[&[i64]], device: Device) -> Self {
-        let rows = seqs.len() as i64;
-        let len = seqs.iter().map(|s| s.len()).max().unwrap_or(0) as i64;
+        let mut order: Vec<usize> = (0..seqs.len()).collect();
+        order.sort_by(|&a, &b| seqs[b].len().cmp(&seqs[a].len()).then(a.cmp(&b)));
         let total: usize = seqs.iter().map(|s| s.len()).sum();
-        let mut ids = Vec::with_capacity(total);
-        let mut positions = Vec::with_capacity(total);
-        let mut slots = Vec::with_capacity(total);
+        let block = BLOCK_ROWS as usize;
+        let padded = total.div_ceil(block) * block;
+        let mut ids = Vec::with_capacity(padded);
+        let mut positions = Vec::with_capacity(padded);
         let mut rows_of_tokens = Vec::with_capacity(total);
-        let mut keep = vec![false; (rows * len) as usize];
-        for (r, s) in seqs.iter().enumerate() {
-            for (p, &id) in s.iter().enumerate() {
-                let slot = r as i64 * len + p as i64;
-                ids.push(id);
-                positions.push(p as i64);
-                slots.push(slot);
-                rows_of_tokens.push(r as i64);
-                keep[slot as usize] = true;
+        let mut groups: Vec<Group> = Vec::new();
+        for &r in &order {
+            let s = seqs[r];
+            let len = s.len() as i64;
+            match groups.last_mut() {
+                Some(g) if g.len == len => g.texts += 1,
+                _ => groups.push(Group {
+                    start: ids.len() as i64,
+                    texts: 1,
+                    len,
+                }),
             }
+            ids.extend_from_slice(s);
+            positions.extend(0..len);
+            rows_of_tokens.extend(std::iter::repeat_n(r as i64, s.len()));
         }
+        // Filler rows: token 0 at position 0; attention and pooling never read them.
+        ids.resize(padded, 0);
+        positions.resize(padded, 0);
         let lengths: Vec<f32> = seqs.iter().map(|s| s.len().max(1) as f32).collect();
-        let bias: Vec<f32> = keep
-            .iter()
-            .map(|&k| if k { 0.0 } else { f32::NEG_INFINITY })
-            .collect();
         let t = |v: &[i64]| Tensor::from_slice(v).to_device(device);
         PackedBatch {
-            rows,
-            len,
+            texts: seqs.len() as i64,
+            tokens: total as i64,
             ids: t(&ids),
             positions: t(&positions),
-            slots: t(&slots),
             rows_of_tokens: t(&rows_of_tokens),
             lengths: Tensor::from_slice(&lengths).to_device(device),
-            // True where a key may be attended to, broadcast over heads and queries; the same
-            // as an additive bias (0 or -inf) for the matmul path.
-            keep: Tensor::from_slice(&keep)
-                .reshape([rows, 1, 1, len])
-                .to_device(device),
-            bias: Tensor::from_slice(&bias)
-                .reshape([rows, 1, 1, len])
-                .to_device(device),
+            groups,
         }
     }
+
+    /// Self-attention of packed `[rows, 3 * hidden]` projections, one length group at a time:
+    /// `[rows, hidden]`, zero on filler rows.
+    fn attend(&self, qkv: &Tensor, heads: i64) -> Tensor {
+        let (rows, h) = (qkv.size()[0], qkv.size()[1] / 3);
+        let d = h / heads;
+        let ctx = Tensor::zeros([rows, h], (qkv.kind(), qkv.device()));
+        for g in self.groups.iter().filter(|g| g.len > 0) {
+            let n = g.texts * g.len;
+            let grid = qkv
+                .narrow(0, g.start, n)
+                .view([g.texts, g.len, 3, heads, d])
+                .permute([2, 0, 3, 1, 4]);
+            let out = attention(&grid.get(0), &grid.get(1), &grid.get(2));
+            ctx.narrow(0, g.start, n)
+                .view([g.texts, g.len, heads, d])
+                .copy_(&out.transpose(1, 2));
+        }
+        ctx
+    }
+}
+
+/// Scaled dot-product attention of `[texts, heads, len, head_dim]` tensors, all keys real.
+///
+/// On the CPU, libtorch 2.4's flash kernel without a mask for f32, and for bf16 from 16 tokens;
+/// otherwise two batched matmuls around a softmax, faster for short bf16 texts. The choice
+/// depends on the text's own length only.
+fn attention(q: &Tensor, k: &Tensor, v: &Tensor) -> Tensor {
+    let kind = q.kind();
+    let flash_from = if kind == Kind::Float { 1 } else { 16 };
+    if q.device() == Device::Cpu && q.size()[2] >= flash_from {
+        // tch hands libtorch an undefined tensor for a missing mask, which it rejects; an
+        // empty mask of the query's type is what libtorch 2.4's CPU flash kernel reads as
+        // "no mask" (the fused-vs-rust-bert test checks the result).
+        let no_mask = Tensor::empty([0, 0], (kind, q.device()));
+        return Tensor::internal_scaled_dot_product_flash_attention_for_cpu(
+            q,
+            k,
+            v,
+            0.0,
+            false,
+            Some(&no_mask),
+            None::<f64>,
+        )
+        .0;
+    }
+    let scale = 1.0 / (q.size()[3] as f64).sqrt();
+    (q.matmul(&k.transpose(-1, -2)) * scale)
+        .softmax(-1, kind)
+        .matmul(v)
 }

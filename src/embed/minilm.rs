@@ -1,6 +1,8 @@
 //! MiniLM embedder: all-MiniLM-L6-v2 on libtorch. Texts are tokenised with rust-bert's
 //! tokenizer, sorted by token count and encoded in batches; the fused forward (`bert`) is the
-//! default and rust-bert's `SentenceEmbeddingsModel` the reference.
+//! default and rust-bert's `SentenceEmbeddingsModel` the reference. With the fused forward a
+//! text's vector is the same bits whatever batch it lands in, so the batch limits only set
+//! speed and memory.
 
 use std::path::PathBuf;
 
@@ -39,7 +41,7 @@ pub struct MiniLmOptions {
     pub precision: Precision,
     /// Most texts per forward pass.
     pub batch_size: usize,
-    /// Most padded tokens (texts x longest) per forward pass.
+    /// Most tokens per forward pass.
     pub batch_tokens: usize,
     /// Fused or reference forward.
     pub forward: Forward,
@@ -58,13 +60,15 @@ impl Default for MiniLmOptions {
     }
 }
 
-/// Most texts per batch, chosen by `scripts/bench-embed.sh` (see BENCHMARKS.md).
-pub const DEFAULT_BATCH_SIZE: usize = 64;
-/// Most padded tokens per batch, chosen by `scripts/bench-embed.sh` (see BENCHMARKS.md).
+/// Most texts per batch: high enough that the token budget decides, so the fused forward's
+/// fixed row blocks (`bert::BLOCK_ROWS`) are nearly full.
+pub const DEFAULT_BATCH_SIZE: usize = 512;
+/// Most tokens per batch, two of the fused forward's row blocks; chosen by
+/// `scripts/bench-embed.sh` (see BENCHMARKS.md).
 pub const DEFAULT_BATCH_TOKENS: usize = 2048;
 
 /// Splits texts, already sorted longest first, into consecutive batches of at most
-/// `max_texts` texts and `max_tokens` padded tokens (a text longer than the budget goes alone).
+/// `max_texts` texts and `max_tokens` tokens (a text longer than the budget goes alone).
 pub fn plan_batches(
     sorted_lengths: &[usize],
     max_texts: usize,
@@ -73,9 +77,15 @@ pub fn plan_batches(
     let mut batches = Vec::new();
     let mut start = 0;
     while start < sorted_lengths.len() {
-        let longest = sorted_lengths[start].max(1);
-        let fit = (max_tokens / longest).clamp(1, max_texts.max(1));
-        let end = (start + fit).min(sorted_lengths.len());
+        let mut end = start + 1;
+        let mut tokens = sorted_lengths[start];
+        while end < sorted_lengths.len()
+            && end - start < max_texts
+            && tokens + sorted_lengths[end] <= max_tokens
+        {
+            tokens += sorted_lengths[end];
+            end += 1;
+        }
         batches.push(start..end);
         start = end;
     }
@@ -233,8 +243,14 @@ impl Embedder for MiniLm {
     }
 
     fn cache_key(&self) -> Option<String> {
+        // The fused forward's tag changes when its rounding does, so a cache never mixes
+        // vectors from two versions of it (nor from rust-bert's forward).
+        let forward = match self.opts.forward {
+            Forward::Fused => "-f2",
+            Forward::RustBert => "",
+        };
         Some(format!(
-            "minilm-{}-{}-w{}",
+            "minilm-{}-{}-w{}{forward}",
             &self.model.checksum[..16],
             self.opts.precision,
             self.max_len
@@ -279,10 +295,7 @@ mod tests {
 
     #[test]
     fn batches_respect_both_limits() {
-        assert_eq!(
-            plan_batches(&[10, 10, 10, 5, 5], 64, 20),
-            vec![0..2, 2..4, 4..5]
-        );
+        assert_eq!(plan_batches(&[10, 10, 10, 5, 5], 64, 20), vec![0..2, 2..5]);
         assert_eq!(
             plan_batches(&[3, 3, 3, 3, 3], 2, 2048),
             vec![0..2, 2..4, 4..5]

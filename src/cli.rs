@@ -98,10 +98,10 @@ pub struct EmbedFlags {
     /// Device: cpu, cuda or cuda:N.
     #[arg(long, default_value = "cpu")]
     pub device: String,
-    /// Most answers per forward pass [default: 64].
+    /// Most answers per forward pass [default: 512].
     #[arg(long, value_name = "N")]
     pub batch_size: Option<usize>,
-    /// Most padded tokens (answers x longest answer) per forward pass [default: 2048].
+    /// Most tokens per forward pass [default: 2048].
     #[arg(long, value_name = "N")]
     pub batch_tokens: Option<usize>,
     /// Threads for libtorch (default: all cores).

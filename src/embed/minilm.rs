@@ -138,8 +138,8 @@ impl MiniLm {
     pub fn load(opts: MiniLmOptions) -> Result<Self> {
         if opts.batch_size == 0 {
             return Err(InputError::flag(
-                "--batch-size must be at least 1",
-                "pass --batch-size 32",
+                "the batch size must be at least 1",
+                format!("use the default, {DEFAULT_BATCH_SIZE}"),
             )
             .into());
         }

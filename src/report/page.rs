@@ -129,8 +129,9 @@ pub fn discover_page(
         .categories()
         .map(|row| {
             let members: Vec<_> = d.groups.iter().filter(|g| g.name == row.name).collect();
+            // A group reported under its topic group already bears that name.
             let topic_group = match members.as_slice() {
-                [one] => one.topic_group.clone(),
+                [one] => one.topic_group.clone().filter(|t| *t != row.name),
                 _ => None,
             };
             ReportGroup {

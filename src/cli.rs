@@ -35,6 +35,9 @@ pub enum Command {
     Report(ReportArgs),
     /// Agreement between coders (people or machine): kappas, alpha, AC1, intervals, disagreements.
     Agree(AgreeArgs),
+    /// Open the coding workspace in the browser: build the frame from groups, check uncertain
+    /// answers, second-code a blind sample, adjudicate; or --export its results.
+    Review(ReviewArgs),
     /// Install or check the embedding model folder.
     #[command(subcommand)]
     Model(ModelCommand),
@@ -273,6 +276,40 @@ pub struct ReportArgs {
     /// The page to write (default: DIR/report.html).
     #[arg(long, value_name = "FILE.html")]
     pub out: Option<PathBuf>,
+}
+
+/// Flags of `codeframe review`.
+#[derive(Debug, Args)]
+pub struct ReviewArgs {
+    /// Output folder of `codeframe discover` or `codeframe apply` (the store, review.sqlite,
+    /// is kept in it); with --input, the folder to keep the store in.
+    pub dir: PathBuf,
+    /// Your name as a coder.
+    #[arg(long, value_name = "NAME", default_value = "coder")]
+    pub coder: String,
+    /// Port on 127.0.0.1 (0: any free port).
+    #[arg(long, value_name = "N", default_value_t = 8750)]
+    pub port: u16,
+    /// Answers not yet grouped (CSV, TSV or .xlsx), to code with --frame's codes.
+    #[arg(long, value_name = "FILE", requires = "frame")]
+    pub input: Option<PathBuf>,
+    /// Header name of the answers column of --input.
+    #[arg(long, value_name = "COL", default_value = "text")]
+    pub text_column: String,
+    /// Header name of the id column of --input (default: row numbers from 1).
+    #[arg(long, value_name = "COL")]
+    pub id_column: Option<String>,
+    /// Code frame (TOML) for --input, or to give a discover run's groups the frame's
+    /// descriptions.
+    #[arg(long, value_name = "FRAME")]
+    pub frame: Option<PathBuf>,
+    /// Question of the frame.
+    #[arg(long, value_name = "ID")]
+    pub question: Option<String>,
+    /// Write frame.toml, coded.csv, codings.csv and each second coder's sheet into this folder
+    /// and stop (no browser).
+    #[arg(long, value_name = "OUT")]
+    pub export: Option<PathBuf>,
 }
 
 /// Flags of `codeframe agree`.

@@ -26,6 +26,7 @@ pub mod ingest;
 pub mod manifest;
 pub mod progress;
 pub mod report;
+pub mod review;
 pub mod rundir;
 pub mod status;
 pub mod vector;

@@ -9,13 +9,14 @@ pub mod evaluate;
 pub mod fit;
 pub mod model;
 pub mod report;
+pub mod review;
 
 use std::path::Path;
 
 use crate::cli::{Cli, Command};
 use crate::config::{
     AgreeSettings, ApplySettings, DiscoverSettings, EmbedSettings, EvaluateSettings, FitSettings,
-    ReportSettings,
+    ReportSettings, ReviewSettings,
 };
 use crate::embed::spec::{EmbedderSpec, Loaded};
 use crate::error::Result;
@@ -55,6 +56,7 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Report(a) => report::run(&ReportSettings::from_args(&a)?, &progress),
+        Command::Review(a) => review::run(&ReviewSettings::from_args(&a)?, &progress),
         Command::Model(m) => model::run(&m, &progress),
     }
 }

@@ -76,6 +76,11 @@ impl Progress {
         }
     }
 
+    /// A message on stderr that --quiet keeps (e.g. the address a server listens on).
+    pub fn always(&self, msg: impl AsRef<str>) {
+        eprintln!("{}", terminal_safe(msg.as_ref()));
+    }
+
     /// A warning on stderr, shown even with --quiet.
     pub fn warn(&self, msg: impl AsRef<str>) {
         eprintln!("codeframe: warning: {}", terminal_safe(msg.as_ref()));

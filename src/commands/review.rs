@@ -64,7 +64,7 @@ pub fn run(s: &ReviewSettings, progress: &Progress) -> Result<()> {
         token: new_token().map_err(|e| store_error(&path, e))?,
     };
     serve(settings, store, |url| {
-        progress.warn(format!(
+        progress.always(format!(
             "review: open {url} in a browser (coder {}); Ctrl-C stops the server",
             s.coder
         ));

@@ -4,16 +4,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-# The report's browser test opens pages in headless Chromium (Debian's package); without it
-# that test skips with a message.
-if ! command -v chromium >/dev/null 2>&1; then
+# The browser tests open pages in headless Chromium and drive the review workspace through
+# chromium-driver (WebDriver), both Debian packages; without them those tests skip with a message.
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "[test] installing Debian's chromium for the report's browser test" >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >&2 ||
-      { apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >&2; } ||
-      echo "[test] chromium could not be installed; the browser test will skip" >&2
+    echo "[test] installing Debian's chromium and chromium-driver for the browser tests" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >&2 ||
+      { apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >&2; } ||
+      echo "[test] chromium could not be installed; the browser tests will skip" >&2
   else
-    echo "[test] chromium not found and not root; the browser test will skip" >&2
+    echo "[test] chromium or chromedriver not found and not root; the browser tests will skip" >&2
   fi
 fi
 echo "[test] cargo fmt --check" >&2

@@ -133,7 +133,10 @@ fn two_coders_at_once_get_a_conflict_not_a_lost_update() {
     assert_eq!(r.status, 200, "{}", r.body);
     let r = bob.post("/api/code", &json!({"writes": [[3, seen]], "code": b}));
     assert_eq!(r.status, 409, "{}", r.body);
-    assert!(r.json()["error"].as_str().unwrap().contains("reload"));
+    assert!(r.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains("since your page showed it"));
     assert_eq!(bob.answers("all")[3]["final_code"].as_i64(), Some(a));
     // Frame edits too: Bob's page showed version v, Ann edits first.
     let v = ann.get("/api/state").json()["frame"]["version"]

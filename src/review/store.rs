@@ -382,10 +382,19 @@ impl Store {
             }
         }
         if !stale.is_empty() {
+            let mut ids = Vec::new();
+            for &row in stale.iter().take(5) {
+                ids.push(
+                    tx.query_row("SELECT id FROM answers WHERE row = ?1", [row], |r| {
+                        r.get::<_, String>(0)
+                    })?,
+                );
+            }
+            let more = if stale.len() > ids.len() { ", …" } else { "" };
             return Err(StoreError::Conflict(format!(
-                "{} answer(s) changed since your page showed them (rows {:?}); reload them",
-                stale.len(),
-                &stale[..stale.len().min(10)]
+                "someone coded {} since your page showed it; nothing was written — the page now \
+                 shows the current codes, code again if you still disagree",
+                format!("{}{more}", ids.join(", "))
             )));
         }
         let stream = match source {

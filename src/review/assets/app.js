@@ -117,15 +117,21 @@
         var sug = el("span", "chip sug", "machine: " + label(a.suggestion) + (a.confidence !== null ? " (" + a.confidence.toFixed(2) + ")" : ""));
         meta.appendChild(sug);
       }
-      if (!page.blind && a.final_code !== null && a.final_source && a.final_source !== "machine") {
-        meta.appendChild(el("span", "chip final", a.final_source + ": " + label(a.final_code)));
-      }
-      if (!page.blind && $("view").value === "disagreements") {
+      var queue = $("view").value === "disagreements";
+      if (!page.blind && queue) {
+        // The coders' codes side by side; the decision is the reader's.
         a.codings.forEach(function (c) {
           if (c[0] !== "codeframe") { meta.appendChild(el("span", "chip other", c[0] + ": " + label(c[1]))); }
         });
+      } else {
+        if (!page.blind && a.final_code !== null && a.final_source && a.final_source !== "machine") {
+          var who = a.final_source === "adjudicated" ? "adjudicated" : a.final_coder;
+          if (who !== S.coder || a.mine === null) {
+            meta.appendChild(el("span", "chip final", who + ": " + label(a.final_code)));
+          }
+        }
+        if (a.mine !== null) { meta.appendChild(el("span", "chip mine", "you: " + label(a.mine))); }
       }
-      if (a.mine !== null) { meta.appendChild(el("span", "chip mine", "you: " + label(a.mine))); }
       body.appendChild(meta);
       li.appendChild(body);
       li.addEventListener("click", function () { S.cursor = i; drawAnswers(); showHistory(); });
@@ -219,7 +225,9 @@
 
   // ---- frame screen ----------------------------------------------------------------------
   function edit(e) {
-    return api("POST", "/api/edit", { version: S.frame.version, edit: e }).then(refresh).catch(function () {});
+    // An edit of selected answers (split, non-answers) uses the selection up.
+    return api("POST", "/api/edit", { version: S.frame.version, edit: e })
+      .then(function () { S.selected = {}; return refresh(); }).catch(function () {});
   }
 
   function drawFrame() {
@@ -228,7 +236,11 @@
     S.frame.codes.forEach(function (c) {
       var tr = el("tr");
       var name = el("input", "label"); name.value = c.label; name.setAttribute("aria-label", "label of " + c.label);
-      name.addEventListener("change", function () { edit({ kind: "rename", code: c.code, label: name.value }); });
+      name.addEventListener("change", function () {
+        // A field emptied on the way to a new label is not a rename.
+        if (!name.value.trim()) { name.value = c.label; return; }
+        edit({ kind: "rename", code: c.code, label: name.value });
+      });
       var td = el("td"); td.appendChild(name);
       if (c.nonanswers) { td.appendChild(el("span", "pill", "non-answers")); }
       tr.appendChild(td);
@@ -319,11 +331,13 @@
   });
   $("b-split").addEventListener("click", function () {
     var rows = targets().map(function (w) { return w[0]; });
-    var name = window.prompt("Label of the new code for " + rows.length + " answer(s):");
-    if (name) { edit({ kind: "split", rows: rows, label: name }).then(function () { S.selected = {}; }); }
+    var name = $("split-label").value.trim();
+    if (!name) { banner("Write the new code's label first.", "warn"); $("split-label").focus(); return; }
+    if (!rows.length) { return; }
+    edit({ kind: "split", rows: rows, label: name }).then(function () { $("split-label").value = ""; });
   });
   $("b-nonanswer").addEventListener("click", function () {
-    edit({ kind: "non_answers", rows: targets().map(function (w) { return w[0]; }) }).then(function () { S.selected = {}; });
+    edit({ kind: "non_answers", rows: targets().map(function (w) { return w[0]; }) });
   });
   $("b-clear").addEventListener("click", function () { assign(null); });
   $("add-code").addEventListener("click", function () {
@@ -375,7 +389,8 @@
 
   document.addEventListener("keydown", function (ev) {
     var t = ev.target.tagName;
-    if (t === "INPUT" || t === "TEXTAREA" || t === "SELECT" || ev.ctrlKey || ev.metaKey || ev.altKey) { return; }
+    var typing = (t === "INPUT" && ev.target.type !== "checkbox") || t === "TEXTAREA" || t === "SELECT";
+    if (typing || ev.ctrlKey || ev.metaKey || ev.altKey) { return; }
     if (!$("tab-code").classList.contains("on") || !S.page) { return; }
     var rows = S.page.rows;
     if (ev.key === "j" || ev.key === "ArrowDown") { S.cursor = Math.min(rows.length - 1, S.cursor + 1); drawAnswers(); showHistory(); ev.preventDefault(); }

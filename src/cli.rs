@@ -306,6 +306,11 @@ pub struct ReviewArgs {
     /// Question of the frame.
     #[arg(long, value_name = "ID")]
     pub question: Option<String>,
+    /// Earlier coding to bring in when the store is made: columns of people's codes (one coder
+    /// per column, named after it, e.g. coder_a,coder_b) in --input or in the run's input file,
+    /// matched by id; their disagreements become the adjudication queue.
+    #[arg(long, value_name = "COL,COL", value_delimiter = ',')]
+    pub coders: Vec<String>,
     /// Write frame.toml, coded.csv, codings.csv and each second coder's sheet into this folder
     /// and stop (no browser).
     #[arg(long, value_name = "OUT")]

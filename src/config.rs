@@ -780,6 +780,8 @@ pub struct ReviewSettings {
     pub question: Option<String>,
     /// Export into this folder instead of serving.
     pub export: Option<PathBuf>,
+    /// Columns of earlier coding to import when the store is made.
+    pub coders: Vec<String>,
 }
 
 impl ReviewSettings {
@@ -830,6 +832,16 @@ impl ReviewSettings {
                 }
             }
         };
+        let coders: Vec<String> = a.coders.iter().map(|c| c.trim().to_string()).collect();
+        if let Some(c) = coders.iter().find(|c| {
+            c.is_empty()
+                || [crate::review::MACHINE, crate::review::ADJUDICATION].contains(&c.as_str())
+        }) {
+            return Err(InputError::flag(
+                format!("--coders names a column {c:?} that cannot be a coder"),
+                "name the columns of people's codes, e.g. --coders coder_a,coder_b",
+            ));
+        }
         if let Some(out) = &a.export {
             rundir::creatable(&out.join("x"), "--export")?;
             if out.exists() && !out.is_dir() {
@@ -848,6 +860,7 @@ impl ReviewSettings {
             source,
             question: a.question.clone(),
             export: a.export.clone(),
+            coders,
         })
     }
 }

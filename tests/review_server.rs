@@ -427,3 +427,81 @@ fn fit_learns_from_the_exported_coded_csv_and_apply_codes_a_new_wave_with_the_ed
     let freq = std::fs::read_to_string(wave.join("frequencies.csv")).unwrap();
     assert!(freq.contains("Funding and finance"), "{freq}");
 }
+
+#[test]
+fn earlier_coding_comes_in_with_coders_and_its_disagreements_are_the_adjudication_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    // The bundled coders agree on every answer: make coder_b differ on six, once with a label
+    // the frame does not have.
+    let mut text = String::new();
+    for (i, line) in std::fs::read_to_string(common::root().join(Q7))
+        .unwrap()
+        .lines()
+        .enumerate()
+    {
+        let changed = match i {
+            5 | 15 | 25 | 35 | 45 => {
+                let cut = line.rfind(',').unwrap();
+                format!("{},Other", &line[..cut])
+            }
+            55 => {
+                let cut = line.rfind(',').unwrap();
+                format!("{},Events and matchmaking", &line[..cut])
+            }
+            _ => line.to_string(),
+        };
+        text.push_str(&changed);
+        text.push('\n');
+    }
+    let input = dir.path().join("q7_topics.csv");
+    std::fs::write(&input, text).unwrap();
+    let human = rows(&input);
+    let differ = human.iter().filter(|r| r[3] != r[4]).count();
+    assert!(differ >= 5, "{differ}");
+    let store = dir.path().join("store");
+    let s = Server::start(
+        &store,
+        "ann",
+        &[
+            "--input",
+            input.to_str().unwrap(),
+            "--text-column",
+            "text",
+            "--id-column",
+            "id",
+            "--frame",
+            &root(FRAME),
+            "--coders",
+            "coder_a,coder_b",
+        ],
+    );
+    assert_eq!(s.answers("disagreements").len(), differ);
+    assert!(
+        s.codes().iter().any(|c| c.0 == "Events and matchmaking"),
+        "nothing lost"
+    );
+    let ag = s.get("/api/agreement?a=coder_a&b=coder_b").json();
+    let cache = dir.path().join("cache");
+    let json = dir.path().join("agreement.json");
+    let o = codeframe(
+        &[
+            "agree",
+            input.to_str().unwrap(),
+            "--coders",
+            "coder_a,coder_b",
+            "--out",
+            json.to_str().unwrap(),
+        ],
+        &cache,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let agree: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let kappa = &ag["pairs"][0]["cohen_kappa"]["value"];
+    assert!(kappa.as_f64().is_some_and(|k| k < 1.0), "{kappa}");
+    assert_eq!(kappa, &agree["pairs"][0]["cohen_kappa"]["value"]);
+    assert_eq!(
+        ag["overall"]["krippendorff_alpha"]["value"],
+        agree["overall"]["krippendorff_alpha"]["value"]
+    );
+    s.stop();
+}

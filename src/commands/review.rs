@@ -48,7 +48,18 @@ pub fn run(s: &ReviewSettings, progress: &Progress) -> Result<()> {
             drop(std::fs::remove_file(&path));
         })?;
         progress.say(format!("review: made the store {}", path.display()));
+        if !s.coders.is_empty() {
+            import_coders(s, &mut store, progress).inspect_err(|_| {
+                drop(std::fs::remove_file(&path));
+            })?;
+        }
     } else {
+        if !s.coders.is_empty() {
+            progress.warn(format!(
+                "review: the store exists, so --coders brings nothing in (move {} away to start again)",
+                path.display()
+            ));
+        }
         progress.say(format!("review: continuing the store {}", path.display()));
     }
     store
@@ -114,7 +125,17 @@ fn import(s: &ReviewSettings, store: &mut Store, progress: &Progress) -> Result<
                     .unwrap_or_else(|| s.dir.clone()),
                 _ => s.dir.clone(),
             };
-            Some(Frame::read_for(p, s.question.as_deref(), &input)?)
+            // The run's own question, unless one is given.
+            let question = s.question.clone().or_else(|| {
+                run.as_ref().and_then(|r| {
+                    r.manifest()
+                        .parameters
+                        .get("question")
+                        .and_then(|v| v.as_str())
+                        .map(str::to_string)
+                })
+            });
+            Some(Frame::read_for(p, question.as_deref(), &input)?)
         }
         None => None,
     };
@@ -141,6 +162,70 @@ fn import(s: &ReviewSettings, store: &mut Store, progress: &Progress) -> Result<
         store
             .set_frame_meta(&f.frame.name, q.as_deref(), text.as_deref())
             .map_err(|e| store_error(&path, e))?;
+    }
+    Ok(())
+}
+
+/// Brings in the --coders columns of the answers file (--input, or the run's input).
+fn import_coders(s: &ReviewSettings, store: &mut Store, progress: &Progress) -> Result<()> {
+    let path = s.dir.join(STORE_FILE);
+    let (file, id_column) = match &s.source {
+        ReviewSource::Answers { input, columns, .. } => (input.clone(), columns.id_column.clone()),
+        ReviewSource::Run { .. } => {
+            let run = rundir::read_run(&s.dir)?;
+            let p = &run.manifest().parameters;
+            let text = |k: &str| p.get(k).and_then(|v| v.as_str()).map(str::to_string);
+            let Some(input) = text("input") else {
+                return Err(InputError::flag(
+                    "the run's manifest does not name its input file",
+                    "pass the answers with --input FILE --frame FRAME.toml",
+                )
+                .into());
+            };
+            (std::path::PathBuf::from(input), text("id_column"))
+        }
+    };
+    let table = crate::ingest::read_table(&file)?;
+    let id = id_column
+        .as_deref()
+        .map(|c| table.column(c, "--id-column"))
+        .transpose()?;
+    let cols = s
+        .coders
+        .iter()
+        .map(|c| table.column(c, "--coders"))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let rows: Vec<(String, Vec<String>)> = table
+        .records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let key = id.map_or_else(|| (i + 1).to_string(), |c| r.fields[c].clone());
+            (key, cols.iter().map(|&c| r.fields[c].clone()).collect())
+        })
+        .collect();
+    let got = store
+        .import_codings(&s.coders, &rows)
+        .map_err(|e| store_error(&path, e))?;
+    progress.say(format!(
+        "review: brought in {} codings of {} from {}",
+        got.codings,
+        s.coders.join(", "),
+        file.display()
+    ));
+    if !got.new_codes.is_empty() {
+        progress.warn(format!(
+            "review: {} label(s) not in the frame became codes: {}",
+            got.new_codes.len(),
+            got.new_codes.join(", ")
+        ));
+    }
+    if got.unknown_ids > 0 {
+        progress.warn(format!(
+            "review: {} row(s) of {} have ids that are not answers of the store; left out",
+            got.unknown_ids,
+            file.display()
+        ));
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{params, Transaction};
+use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::store::{now_ms, record, NewCoding, Source, Store, MACHINE};
 use super::StoreError;
@@ -290,5 +290,100 @@ pub(super) fn unique_key(tx: &Transaction, key: &str) -> Result<String, StoreErr
             return Ok(k);
         }
         n += 1;
+    }
+}
+
+/// What [`Store::import_codings`] brought in.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ImportedCodings {
+    /// Codings recorded.
+    pub codings: usize,
+    /// Codes made for labels the frame did not have.
+    pub new_codes: Vec<String>,
+    /// Ids of the file that are not answers of the store.
+    pub unknown_ids: usize,
+}
+
+impl Store {
+    /// Records earlier coding, one stream per coder: `rows` are (answer id, each coder's label;
+    /// empty: not coded). A label is matched to a code by its label, then by its id; a label
+    /// the frame lacks becomes a code of its own, so no coding is lost. One transaction.
+    pub fn import_codings(
+        &mut self,
+        coders: &[String],
+        rows: &[(String, Vec<String>)],
+    ) -> Result<ImportedCodings, StoreError> {
+        let tx = self.conn.transaction()?;
+        let mut codes: BTreeMap<String, i64> = BTreeMap::new();
+        {
+            let mut st = tx.prepare(
+                "SELECT code, key, label FROM codes WHERE deleted = 0 ORDER BY code DESC",
+            )?;
+            for r in st.query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })? {
+                let (code, key, label) = r?;
+                // Labels win over ids; lower numbers win ties (inserted last).
+                codes.entry(format!("k:{key}")).or_insert(code);
+                codes.insert(format!("l:{label}"), code);
+            }
+        }
+        for c in coders {
+            tx.execute(
+                "INSERT INTO coders(name, role) VALUES (?1, 'primary') ON CONFLICT(name) DO NOTHING",
+                [c],
+            )?;
+        }
+        let mut out = ImportedCodings::default();
+        for (id, labels) in rows {
+            let row: Option<i64> = tx
+                .query_row("SELECT row FROM answers WHERE id = ?1", [id], |r| r.get(0))
+                .optional()?;
+            let Some(row) = row else {
+                out.unknown_ids += 1;
+                continue;
+            };
+            for (coder, label) in coders.iter().zip(labels) {
+                let label = label.trim();
+                if label.is_empty() {
+                    continue;
+                }
+                let known = codes
+                    .get(&format!("l:{label}"))
+                    .or_else(|| codes.get(&format!("k:{label}")))
+                    .copied();
+                let code = match known {
+                    Some(c) => c,
+                    None => {
+                        let key = unique_key(&tx, &slug(label))?;
+                        let c = insert_code(&tx, &key, label, "", None, false)?;
+                        codes.insert(format!("l:{label}"), c);
+                        out.new_codes.push(label.to_string());
+                        c
+                    }
+                };
+                record(
+                    &tx,
+                    NewCoding {
+                        row,
+                        coder,
+                        actor: coder,
+                        code: Some(code),
+                        source: Source::Person,
+                    },
+                    None,
+                )?;
+                out.codings += 1;
+            }
+        }
+        tx.commit()?;
+        if !out.new_codes.is_empty() {
+            self.save_frame_version(None)?;
+        }
+        Ok(out)
     }
 }

@@ -10,6 +10,14 @@ BIN=target/release/codeframe
 D=data/eccp-2020
 mkdir -p out
 
+# A review store holds people's codes; discover will not replace a folder holding one.
+for q in q7 q8; do
+  if [ -f "out/eccp-$q/review.sqlite" ]; then
+    keep="out/eccp-$q-review-$(date +%Y%m%d-%H%M%S)"
+    echo "[demo] out/eccp-$q holds a review store; keeping it in $keep/ before rerunning" >&2
+    mkdir -p "$keep" && mv "out/eccp-$q"/review.sqlite* "$keep"/
+  fi
+done
 echo "[demo] Q7: one group per code of the frame, reported under its six topic groups" >&2
 "$BIN" discover "$D/q7_topics.csv" --text-column text --id-column id --k frame \
   --frame "$D/frame.toml" --level groups --out out/eccp-q7
@@ -76,3 +84,6 @@ echo "[demo] results: out/eccp-q7/ and out/eccp-q8/ (assignments.csv: every answ
 echo "[demo]          groups.json: keywords and typical answers, frequencies.csv, manifest.json," >&2
 echo "[demo]          agreement.json: every coefficient, disagreements.csv: answers to adjudicate," >&2
 echo "[demo]          .xlsx copies of the tables, report.html: the page to read and share)" >&2
+echo "[demo] review and code in the browser (a local server; Ctrl-C stops it):" >&2
+echo "[demo]   $BIN review out/eccp-q8 --coder me --coders coder_a,coder_b" >&2
+echo "[demo]   then open the http://127.0.0.1:8750/ address it prints" >&2

@@ -118,6 +118,17 @@ pub fn check_out_dir(out: &Path, inputs: &[&Path]) -> Result<(), InputError> {
             }
         }
     }
+    // A person's coding in the folder is worth more than a rerun: never replace it unasked.
+    let store = out.join(crate::review::STORE_FILE);
+    if store.is_file() {
+        return Err(InputError::file(
+            &store,
+            None,
+            "the output folder holds a review store (people's codes) that the run would replace",
+            "export it (codeframe review DIR --export OUT) and move review.sqlite away, or pass \
+             another folder to --out",
+        ));
+    }
     if out.is_dir() && !is_empty_dir(out) && stage::earlier_run(out).is_none() {
         return Err(InputError::file(
             out,

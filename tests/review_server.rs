@@ -505,3 +505,34 @@ fn earlier_coding_comes_in_with_coders_and_its_disagreements_are_the_adjudicatio
     );
     s.stop();
 }
+
+#[test]
+fn a_run_never_replaces_a_folder_holding_a_review_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let store = dir.path().join("q7");
+    let mut a = vec!["review".to_string(), store.display().to_string()];
+    a.extend(q7_args());
+    a.extend([
+        "--export".to_string(),
+        dir.path().join("x").display().to_string(),
+    ]);
+    let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+    let o = codeframe(&refs, &cache);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let before = std::fs::read(store.join("review.sqlite")).unwrap();
+    let o = codeframe(
+        &[
+            "discover",
+            &root("data/eccp-2020/q8_materials.csv"),
+            "--text-column",
+            "text",
+            "--out",
+            store.to_str().unwrap(),
+        ],
+        &cache,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("review store"), "{}", stderr(&o));
+    assert_eq!(std::fs::read(store.join("review.sqlite")).unwrap(), before);
+}

@@ -179,7 +179,9 @@
       li.appendChild(el("span", "key", i < 9 ? String(i + 1) : ""));
       li.appendChild(el("span", "label", c.label));
       if (S.role !== "second") {
-        li.appendChild(el("span", "n", c.count + (c.suggested ? " +" + c.suggested : "")));
+        var n = el("span", "n", c.count + (c.suggested ? " +" + c.suggested : ""));
+        n.title = c.count + " coded" + (c.suggested ? ", " + c.suggested + " more suggested below threshold" : "");
+        li.appendChild(n);
       }
       li.title = c.description || c.label;
       li.dataset.code = c.code;
@@ -279,7 +281,7 @@
       card.appendChild(el("h3", "", "Candidate " + c.candidate + " · " + c.size + " answers"));
       card.appendChild(el("p", "kw", c.keywords));
       var ul = el("ul");
-      c.typical.split("\n").forEach(function (t) { ul.appendChild(el("li", "", t)); });
+      c.typical.split("\n").forEach(function (t) { var li = el("li", "", t); li.title = t; ul.appendChild(li); });
       card.appendChild(ul);
       card.appendChild(el("p", "note", "nearest code: " + c.nearest));
       var name = el("input"); name.value = c.keywords.split(", ").slice(0, 3).join(", ");

@@ -71,6 +71,10 @@ pub struct FrameState {
     pub coded: i64,
     /// Coding streams (people, the machine, adjudication).
     pub coders: Vec<String>,
+    /// Second coders with a sample (whose sheets can be exported).
+    pub second_coders: Vec<String>,
+    /// Languages of the answers, when known.
+    pub languages: Vec<String>,
 }
 
 /// Which answers to list.
@@ -156,6 +160,15 @@ pub struct AnswerPage {
 }
 
 impl Store {
+    /// The strings of a one-column query.
+    fn column(&self, sql: &str) -> Result<Vec<String>, StoreError> {
+        let mut st = self.conn.prepare(sql)?;
+        let out = st
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(out)
+    }
+
     /// The frame and its counts.
     pub fn frame_state(&self) -> Result<FrameState, StoreError> {
         let mut st = self.conn.prepare(
@@ -223,6 +236,10 @@ impl Store {
             rows,
             coded,
             coders: self.coders()?,
+            second_coders: self.column("SELECT DISTINCT coder FROM samples ORDER BY coder")?,
+            languages: self.column(
+                "SELECT DISTINCT language FROM answers WHERE language IS NOT NULL ORDER BY language",
+            )?,
         })
     }
 

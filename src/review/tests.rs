@@ -444,3 +444,78 @@ fn a_sample_size_follows_the_interval_width() {
     // p_e = 0.5, p_o = 0.8: (3.92)² · 0.16 / (0.25 · 0.04) ≈ 246.
     assert!((240..=250).contains(&narrow.size), "{}", narrow.size);
 }
+
+#[test]
+fn a_candidate_accepted_as_a_code_codes_its_answers_and_undo_takes_it_back() {
+    let (_d, mut s) = store(6);
+    s.conn
+        .execute_batch(
+            "INSERT INTO candidates(candidate, keywords, typical, size, nearest)
+               VALUES (1, 'recording, video', 'the recording\nvideo of it', 2, 'Other');
+             UPDATE answers SET candidate = 1, status = 'below threshold' WHERE row IN (1, 4);",
+        )
+        .unwrap();
+    let v = s.frame_state().unwrap().version;
+    let v = s
+        .edit(
+            "ann",
+            v,
+            &Edit::AcceptCandidate {
+                candidate: 1,
+                label: "Recordings".into(),
+            },
+        )
+        .unwrap();
+    let st = s.frame_state().unwrap();
+    assert!(
+        st.candidates.is_empty(),
+        "accepted candidates leave the list"
+    );
+    let rec = code_of(&s, "Recordings");
+    let coded: Vec<i64> = page(&s, "ann", View::All)
+        .rows
+        .iter()
+        .filter(|a| a.final_code == Some(rec))
+        .map(|a| a.row)
+        .collect();
+    assert_eq!(coded, [1, 4]);
+    assert!(s
+        .edit(
+            "ann",
+            v,
+            &Edit::AcceptCandidate {
+                candidate: 1,
+                label: "Again".into()
+            }
+        )
+        .is_err());
+    s.undo("ann", v).unwrap().unwrap();
+    let st = s.frame_state().unwrap();
+    assert_eq!(st.candidates.len(), 1);
+    assert!(st.codes.iter().all(|c| c.label != "Recordings"));
+}
+
+#[test]
+fn the_uncertain_queue_puts_below_threshold_and_low_confidence_first_and_leaves_people_s_codes_out()
+{
+    let (_d, mut s) = store(5);
+    let funding = code_of(&s, "Funding");
+    s.conn
+        .execute_batch(&format!(
+            "UPDATE answers SET suggestion = {funding}, status = 'coded', confidence = 0.9 - row * 0.1;
+             UPDATE answers SET status = 'below threshold' WHERE row = 0;"
+        ))
+        .unwrap();
+    s.code_rows("ann", &[(4, 0)], Some(funding), Source::Person)
+        .unwrap();
+    let order: Vec<i64> = page(&s, "ann", View::Uncertain)
+        .rows
+        .iter()
+        .map(|a| a.row)
+        .collect();
+    assert_eq!(
+        order,
+        [0, 3, 2, 1],
+        "below threshold first, then lowest confidence; row 4 is coded"
+    );
+}

@@ -69,7 +69,7 @@
       $("role").textContent = s.role === "second" ? "second coder (blind)" : "coder";
       document.body.classList.toggle("blind", s.role === "second");
       $("progress").textContent = s.frame.coded + " of " + s.frame.rows + " answers coded";
-      drawPalette(); drawFrame(); drawCodeFilter(); drawCoders();
+      drawPalette(); drawFrame(); drawCodeFilter(); drawCoders(); drawExtras();
       return loadAnswers();
     });
   }
@@ -81,6 +81,7 @@
     if ($("f-status").value) { p.set("status", $("f-status").value); }
     if ($("f-conf").value !== "") { p.set("max_confidence", $("f-conf").value); }
     if ($("f-q").value.trim()) { p.set("q", $("f-q").value.trim()); }
+    if ($("f-lang").value) { p.set("language", $("f-lang").value); }
     p.set("offset", S.offset); p.set("limit", S.limit);
     return "/api/answers?" + p.toString();
   }
@@ -302,6 +303,26 @@
     });
   }
 
+  // Languages (when the answers have them) and the second coders' sheets.
+  function drawExtras() {
+    var sel = $("f-lang"), keep = sel.value;
+    sel.textContent = "";
+    sel.appendChild(new Option("any", ""));
+    S.frame.languages.forEach(function (l) { sel.appendChild(new Option(l, l)); });
+    sel.value = keep;
+    $("f-lang-box").hidden = S.frame.languages.length === 0;
+    var ul = $("sheets");
+    ul.textContent = "";
+    S.frame.second_coders.forEach(function (c) {
+      var li = el("li"), a = el("a", "", "sample-" + c + ".csv");
+      a.href = "/api/export/sample.csv?coder=" + encodeURIComponent(c);
+      a.setAttribute("download", "sample-" + c + ".csv");
+      li.appendChild(a);
+      li.appendChild(document.createTextNode(" — " + c + "'s sample and their codes so far"));
+      ul.appendChild(li);
+    });
+  }
+
   // ---- wiring ----------------------------------------------------------------------------
   document.querySelectorAll("#tabs button").forEach(function (b) {
     b.addEventListener("click", function () {
@@ -309,7 +330,7 @@
       document.querySelectorAll(".tab").forEach(function (t) { t.classList.toggle("on", t.id === "tab-" + b.dataset.tab); });
     });
   });
-  ["view", "f-code", "f-status"].forEach(function (id) {
+  ["view", "f-code", "f-status", "f-lang"].forEach(function (id) {
     $(id).addEventListener("change", function () { S.offset = 0; S.cursor = 0; S.selected = {}; loadAnswers(); });
   });
   ["f-q", "f-conf"].forEach(function (id) {

@@ -391,10 +391,10 @@ impl Store {
                 );
             }
             let more = if stale.len() > ids.len() { ", …" } else { "" };
+            let ids = ids.join(", ");
             return Err(StoreError::Conflict(format!(
-                "someone coded {} since your page showed it; nothing was written — the page now \
-                 shows the current codes, code again if you still disagree",
-                format!("{}{more}", ids.join(", "))
+                "someone coded {ids}{more} since your page showed it; nothing was written — the \
+                 page now shows the current codes, code again if you still disagree"
             )));
         }
         let stream = match source {

@@ -5,6 +5,8 @@
 //! Screenshots of every screen land in target/review-screens/. Skips with a message when
 //! chromium or chromedriver is missing.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::server::Server;

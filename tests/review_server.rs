@@ -3,6 +3,8 @@
 //! `codeframe agree` on the export, the exported frame read back unchanged, `fit` learning from
 //! the exported coded.csv and `apply` coding with the edited frame.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::server::{request, Server};

@@ -44,12 +44,14 @@ pub fn run(s: &DiscoverSettings, build: BuildEmbedder, progress: &Progress) -> R
         })?),
     };
 
+    let mut clock = Clock::start();
     let mut loaded = build(&s.embedding)?;
     let mut manifest = Manifest::new("discover");
     loaded.record(&mut manifest);
     let kept: Vec<&str> = keep.iter().map(|&i| texts[i]).collect();
     let (vectors, summary) = loaded.embed(&kept, progress)?;
     progress.say(format!("discover: embedded {summary}"));
+    let embed_secs = clock.lap();
     let labels = match frame_ref {
         Some((f, q)) if params.is_some() => Some(describe::frame_labels(
             f,
@@ -66,6 +68,7 @@ pub fn run(s: &DiscoverSettings, build: BuildEmbedder, progress: &Progress) -> R
         (Some(p), _) => p.fit(&vectors.data, vectors.dim)?,
     };
     spin.finish_and_clear();
+    let cluster_secs = clock.lap();
     if !clustering.curve.is_empty() {
         progress.say(console::k_curve(&clustering.curve, clustering.k, STABLE));
     }
@@ -89,12 +92,14 @@ pub fn run(s: &DiscoverSettings, build: BuildEmbedder, progress: &Progress) -> R
             rollup: seeded && s.topic_groups,
         },
     );
+    let describe_secs = clock.lap();
     let map: Vec<(usize, [f32; 2])> = keep
         .iter()
         .copied()
         .zip(cluster::map_2d(&vectors.data, vectors.dim)?)
         .collect();
 
+    let map_secs = clock.lap();
     record(
         &mut manifest,
         s,
@@ -105,6 +110,11 @@ pub fn run(s: &DiscoverSettings, build: BuildEmbedder, progress: &Progress) -> R
     let written = rundir::write_discover(&s.out, manifest, &discovery, &map)?;
     super::warn_cut_cells(&written, progress);
     progress.say(console::discover_summary(&discovery));
+    progress.say(format!(
+        "discover: seconds — embedding {embed_secs:.2}, clustering {cluster_secs:.2}, describing \
+         {describe_secs:.2}, map {map_secs:.2}, writing {:.2}",
+        clock.lap()
+    ));
     progress.say(format!("discover: wrote {}", s.out.display()));
     Ok(discovery)
 }
@@ -167,4 +177,21 @@ fn check_labels(
         ));
     }
     Ok(())
+}
+
+/// Seconds between the phases of a run, for its summary.
+struct Clock(std::time::Instant);
+
+impl Clock {
+    fn start() -> Self {
+        Clock(std::time::Instant::now())
+    }
+
+    /// Seconds since the last lap (or the start).
+    fn lap(&mut self) -> f64 {
+        let now = std::time::Instant::now();
+        let secs = now.duration_since(self.0).as_secs_f64();
+        self.0 = now;
+        secs
+    }
 }

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# discover and apply on 1,000,000 survey-length answers, cache cold, on this machine's cores.
+# Answers: the clauses of ../shared/datasets/nhs_fft_phase1 (13,180 distinct, about 10 words),
+# joined two by two into 1,000,000 distinct answers of about 20 words (seeded), so the lengths are
+# those of real survey answers and no text repeats. discover runs with the default method; apply
+# codes the same answers with a frame fitted on nhs_fft_phase1's 10,334 human-coded answers
+# (fitted first, not timed). Each command's peak RSS comes from /usr/bin/time -v and its phases
+# from its summary. PRECISION=f32|bf16 (default: bf16 where the CPU has it, else f32); N=answers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SHARED=../shared/datasets
+if [ ! -d "$SHARED" ]; then
+  echo "bench-million: $SHARED not found; skipping" >&2
+  exit 0
+fi
+scripts/setup.sh >&2
+scripts/cpu.sh
+BIN=target/release/codeframe
+DIR=${OUT:-out/bench-million}
+N=${N:-1000000}
+PRECISION=${PRECISION:-f32}
+if [ -z "${PRECISION_SET:-}" ] && grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo; then PRECISION=bf16; fi
+mkdir -p "$DIR"
+if [ ! -f "$DIR/answers-$N.csv" ]; then
+  echo "[bench-million] making $N answers" >&2
+  python3 - "$SHARED/nhs_fft_phase1/data.csv" "$DIR/answers-$N.csv" "$N" <<'PY'
+import csv, random, re, sys
+src, out, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+clauses = set()
+for r in csv.DictReader(open(src, encoding="utf-8")):
+    for c in re.split(r"[.!?;]+|,\s+(?:and|but)\s+", r["text"]):
+        c = c.strip()
+        if len(c.split()) >= 2:
+            clauses.add(c)
+clauses = sorted(clauses)
+rng = random.Random(42)
+seen = set()
+with open(out, "w", newline="", encoding="utf-8") as f:
+    w = csv.writer(f)
+    w.writerow(["id", "text"])
+    while len(seen) < n:
+        t = f"{rng.choice(clauses)}. {rng.choice(clauses)}"
+        if t not in seen:
+            seen.add(t)
+            w.writerow([f"r{len(seen)}", t])
+PY
+fi
+FRAME=$DIR/nhs.frame.json
+if [ ! -f "$FRAME" ]; then
+  echo "[bench-million] fitting a frame on nhs_fft_phase1 (not timed)" >&2
+  "$BIN" fit "$SHARED/nhs_fft_phase1/data.csv" --text-column text --id-column id --label-column label \
+    --precision "$PRECISION" --cache-dir "$DIR/fit-cache" --out "$FRAME"
+fi
+rm -rf "$DIR/cache" "$DIR/discover" "$DIR/apply"
+run() { # name, command… → the summary lines and peak RSS
+  local name=$1; shift
+  local start; start=$(date +%s.%N)
+  /usr/bin/time -v "$@" 2> "$DIR/$name.err"
+  local secs; secs=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.0f}')" "$start" "$(date +%s.%N)")
+  local rss; rss=$(awk -F: '/Maximum resident set size/ {gsub(/ /, "", $2); printf "%.0f", $2 / 1024}' "$DIR/$name.err")
+  echo "| $name | $secs | $rss | $(grep -E 'seconds —' "$DIR/$name.err" | sed 's/.*seconds — //') |"
+}
+echo "| command ($N answers, $PRECISION, cache cold for discover) | seconds | peak RSS MB | phases (s) |"
+echo "|---|---:|---:|---|"
+run discover "$BIN" discover "$DIR/answers-$N.csv" --text-column text --id-column id --k 20 \
+  --precision "$PRECISION" --cache-dir "$DIR/cache" --out "$DIR/discover"
+run apply "$BIN" apply "$FRAME" "$DIR/answers-$N.csv" --text-column text --id-column id \
+  --precision "$PRECISION" --cache-dir "$DIR/cache" --out "$DIR/apply"

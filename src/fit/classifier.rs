@@ -357,14 +357,10 @@ impl Classifier {
                         "kNN vectors, labels, k and temperature disagree",
                     ));
                 }
-                let sims = knn_sims_batch(vectors, rows, dim)?;
-                Ok(sims
-                    .into_par_iter()
-                    .map(|row| {
-                        let pairs = row.into_iter().enumerate().map(|(i, s)| (s, i)).collect();
-                        knn_vote(*k, *n_codes, *temperature, labels, pairs)
-                    })
-                    .collect())
+                knn_sims_batch(vectors, rows, dim, |row| {
+                    let pairs = row.into_iter().enumerate().map(|(i, s)| (s, i)).collect();
+                    knn_vote(*k, *n_codes, *temperature, labels, pairs)
+                })
             }
             Classifier::Blend { members, weights } => {
                 let n_codes = self.n_codes();
@@ -549,11 +545,14 @@ fn knn_vote(
 /// block, so every answer's similarities come from the same matrix-product shape.
 pub const BATCH_BLOCK: usize = 256;
 
-/// Cosine similarities of each query row to every stored vector, by blocked matrix products.
+/// `vote` of the cosine similarities of each query row to every stored vector, by blocked
+/// matrix products; a block's similarities are dropped once voted on, so memory stays at one
+/// block per thread whatever the number of queries.
 fn knn_sims_batch(
     vectors: &[Vec<f32>],
     rows: &[f32],
     dim: usize,
+    vote: impl Fn(Vec<f32>) -> Vec<f32> + Sync,
 ) -> Result<Vec<Vec<f32>>, FitError> {
     use ndarray::{Array2, ArrayView2};
     if vectors.iter().any(|v| v.len() != dim) {
@@ -577,11 +576,12 @@ fn knn_sims_batch(
             (0..n)
                 .map(|r| {
                     let inv = inverse_norm(&block[r * dim..(r + 1) * dim])?;
-                    Ok(sims
-                        .row(r)
-                        .iter()
-                        .map(|&v| ((f64::from(v) * inv) as f32).clamp(-1.0, 1.0))
-                        .collect())
+                    Ok(vote(
+                        sims.row(r)
+                            .iter()
+                            .map(|&v| ((f64::from(v) * inv) as f32).clamp(-1.0, 1.0))
+                            .collect(),
+                    ))
                 })
                 .collect::<Result<Vec<Vec<f32>>, FitError>>()
         })

@@ -74,11 +74,10 @@ pub enum Method {
 }
 
 /// `--method auto` keeps the layout's groups while their mean silhouette on the answer vectors
-/// is at least this share of plain k-means's. The layout pulls topics apart where the answers
-/// have them (news, intents, tags), where its groups lose little silhouette on the vectors
-/// (0.7–1.0 of k-means's on the shared datasets); on answers that form one broad cloud (NHS
-/// feedback at 20–80 groups) it slices the cloud along lines the vectors do not follow, and
-/// its groups keep 0.2–0.4 of k-means's silhouette and match the coders' less well.
+/// is at least this share of plain k-means's. Where the layout pulls topics apart (news,
+/// intents, tags) its groups keep most of k-means's silhouette; on answers that form one broad
+/// cloud (NHS feedback at 40 groups) they keep under half, because the layout slices the cloud
+/// along lines the vectors do not follow (BENCHMARKS.md).
 pub const LAYOUT_COHERENCE: f64 = 0.5;
 
 /// Micro-groups `--method kmeans-ward` first cuts the answers into: at least 150, three per

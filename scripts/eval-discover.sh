@@ -34,7 +34,7 @@ run() { # name input k level gold gold_column
   "$BIN" --quiet evaluate --pred "$OUT/$name/assignments.csv" --pred-column group_name \
     --gold "$gold" --gold-column "$col" --mode codes --out "$OUT/$name/evaluation.json"
 }
-# The default method (k-means on a UMAP layout) with the k of the report's tables, groups named by their answers' votes...
+# The default method (k-means on a UMAP layout, checked against plain k-means) with the k of the report's tables, groups named by their answers' votes...
 run q7-groups "$D/q7_topics.csv" 6 groups "$OUT/q7_groups_gold.csv" topic_group
 run q7-codes "$D/q7_topics.csv" 15 codes "$D/q7_topics.csv" coder_a
 run q8 "$D/q8_materials.csv" 9 codes "$D/q8_materials.csv" coder_a

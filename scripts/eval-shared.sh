@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
-# Discover on every dataset in ../shared/datasets with k = number of labels, scored by
-# `codeframe evaluate` (ACC, NMI, ARI against the human labels), beside anchors measured in the
-# same run on the same model files (scripts/eval_anchors.py): sentence-transformers + KMeans,
-# TF-IDF + KMeans and BERTopic. Each is timed end to end. Prints a Markdown table.
-# DATASETS="a b" limits the run; ANCHORS=st-kmeans,tfidf-kmeans,bertopic picks anchors;
-# METHODS="umap kmeans kmeans-ward" picks codeframe's clustering methods (default: umap).
+# Discover on every dataset in ../shared/datasets (nhs_fft_phase1 also at its 44 sub-codes) with
+# k = number of labels or a sweep of k, scored by `codeframe evaluate` (ACC, NMI, ARI against the
+# human labels), beside anchors measured in the same run on the same model files at the same k
+# and seed (scripts/eval_anchors.py): sentence-transformers + KMeans, TF-IDF + KMeans and
+# BERTopic. Each is timed end to end. Prints a Markdown table.
+# DATASETS="a b:sub" limits the run ("NAME:sub" = NAME/data_subcategory.csv; default: every
+# dataset with a data.csv but the multilingual sib200_eu, and nhs_fft_phase1:sub);
+# KS="labels 5 10 20 40 80" sets the numbers of groups ("labels": the dataset's number of labels;
+# the default); SEEDS="42 1" the seeds (default 42), each passed to discover and to KMeans;
+# ANCHORS=st-kmeans,tfidf-kmeans,bertopic picks anchors; METHODS="umap kmeans kmeans-ward" picks
+# codeframe's clustering methods (default: the default method, no --method). CACHE=1 embeds each
+# dataset into an embedding cache first (untimed), so codeframe's seconds are then clustering
+# and I/O only (marked "vectors cached"); by default every run embeds from scratch.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARED=../shared/datasets
@@ -14,37 +21,70 @@ scripts/cpu.sh
 OUT=${OUT:-out/eval-shared}
 ANCHORS=${ANCHORS:-st-kmeans,tfidf-kmeans,bertopic}
 PRECISION=${PRECISION:-f32}
-METHODS=${METHODS:-umap}
+METHODS=${METHODS:-default}
+KS=${KS:-labels}
+SEEDS=${SEEDS:-42}
+CACHE=${CACHE:-0}
 mkdir -p "$OUT"
 BIN=target/release/codeframe
-DATASETS=${DATASETS:-$(ls "$SHARED" | while read -r d; do [ -f "$SHARED/$d/data.csv" ] && echo "$d"; done)}
-echo "| dataset | n | k | method | ACC | NMI | ARI | seconds | notes |"
-echo "|---|---:|---:|---|---:|---:|---:|---:|---|"
-for ds in $DATASETS; do
+if [ -z "${DATASETS:-}" ]; then
+  DATASETS=$(for d in $(ls "$SHARED"); do
+    if [ -f "$SHARED/$d/data.csv" ] && [ "$d" != sib200_eu ]; then echo "$d"; fi
+    if [ -f "$SHARED/$d/data_subcategory.csv" ]; then echo "$d:sub"; fi
+  done)
+fi
+count() { # file -> "rows labels"
+  python3 -c "import csv,sys; r=[x['label'] for x in csv.DictReader(open(sys.argv[1], encoding='utf-8'))]; print(len(r), len(set(r)))" "$1"
+}
+echo "| dataset | n | k | method | seed | ACC | NMI | ARI | seconds | notes |"
+echo "|---|---:|---:|---|---:|---:|---:|---:|---:|---|"
+for spec in $DATASETS; do
+  ds=${spec%%:*}
   data=$SHARED/$ds/data.csv
-  k=$(python3 -c "import csv,sys; print(len({r['label'] for r in csv.DictReader(open(sys.argv[1], encoding='utf-8'))}))" "$data")
-  n=$(python3 -c "import csv,sys; print(sum(1 for _ in csv.DictReader(open(sys.argv[1], encoding='utf-8'))))" "$data")
-  for method in $METHODS; do
-    start=$(date +%s.%N)
-    "$BIN" --quiet discover "$data" --text-column text --id-column id --k "$k" --seed 42 \
-      --method "$method" --precision "$PRECISION" --no-cache --out "$OUT/$ds-$method"
-    secs=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$start" "$(date +%s.%N)")
-    "$BIN" --quiet evaluate --pred "$OUT/$ds-$method/assignments.csv" --pred-column group --gold "$data" \
-      --gold-column label --mode groups --out "$OUT/$ds-$method/evaluation.json"
-    python3 - "$OUT/$ds-$method/evaluation.json" "$ds" "$n" "$k" "$secs" "$PRECISION" "$method" <<'PY'
+  name=$ds
+  if [ "$spec" != "$ds" ]; then data=$SHARED/$ds/data_subcategory.csv; name="$ds (sub-codes)"; fi
+  read -r n labels < <(count "$data")
+  ks=""
+  for k in $KS; do [ "$k" = labels ] && k=$labels; ks="$ks $k"; done
+  cache=(--no-cache)
+  notes=""
+  if [ "$CACHE" = 1 ]; then
+    cache=(--cache-dir "$OUT/cache")
+    notes="vectors cached"
+    "$BIN" --quiet embed "$data" --text-column text --id-column id --precision "$PRECISION" "${cache[@]}" \
+      --out "$OUT/${spec/:/-}.npy"
+  fi
+  for seed in $SEEDS; do
+    for k in $ks; do
+      for method in $METHODS; do
+        dir=$OUT/${spec/:/-}-$method-k$k-s$seed
+        flag=(); label="codeframe discover ($PRECISION)"
+        if [ "$method" != default ]; then flag=(--method "$method"); label="codeframe discover --method $method ($PRECISION)"; fi
+        start=$(date +%s.%N)
+        "$BIN" --quiet discover "$data" --text-column text --id-column id --k "$k" --seed "$seed" \
+          "${flag[@]}" --precision "$PRECISION" "${cache[@]}" --out "$dir"
+        secs=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$start" "$(date +%s.%N)")
+        "$BIN" --quiet evaluate --pred "$dir/assignments.csv" --pred-column group --gold "$data" \
+          --gold-column label --mode groups --out "$dir/evaluation.json"
+        python3 - "$dir/evaluation.json" "$name" "$n" "$k" "$secs" "$label" "$seed" "$notes" <<'PY'
 import json, sys
 e = json.load(open(sys.argv[1]))
 c = e["report"]["cluster"]
-print(f"| {sys.argv[2]} | {sys.argv[3]} | {sys.argv[4]} | codeframe discover --method {sys.argv[7]} ({sys.argv[6]}) | "
-      f"{c['acc']:.3f} | {c['nmi']:.3f} | {c['ari']:.3f} | {sys.argv[5]} | |")
+print(f"| {sys.argv[2]} | {sys.argv[3]} | {sys.argv[4]} | {sys.argv[6]} | {sys.argv[7]} | "
+      f"{c['acc']:.3f} | {c['nmi']:.3f} | {c['ari']:.3f} | {sys.argv[5]} | {sys.argv[8]} |")
 PY
+      done
+    done
   done
-  .venv-bench/bin/python scripts/eval_anchors.py "$data" models/all-MiniLM-L6-v2 "$ANCHORS" 2>/dev/null |
+  .venv-bench/bin/python scripts/eval_anchors.py "$data" models/all-MiniLM-L6-v2 "$ANCHORS" \
+    "$(echo $ks | tr ' ' ',')" "$(echo $SEEDS | tr ' ' ',')" 2>/dev/null |
     python3 -c "
 import json, sys
 for line in sys.stdin:
     a = json.loads(line)
     notes = f\"{a['topics']} topics, {100 * a['outliers']:.0f}% outliers\" if 'topics' in a else ''
-    print(f\"| $ds | $n | $k | {a['anchor']} | {a['acc']:.3f} | {a['nmi']:.3f} | {a['ari']:.3f} | {a['seconds']:.1f} | {notes} |\")
+    k = a['k'] if a['k'] is not None else '-'
+    seed = a['seed'] if a['seed'] is not None else '-'
+    print(f\"| $name | $n | {k} | {a['anchor']} | {seed} | {a['acc']:.3f} | {a['nmi']:.3f} | {a['ari']:.3f} | {a['seconds']:.1f} | {notes} |\")
 "
 done

@@ -148,8 +148,11 @@ pub enum MethodArg {
     Gmm,
     /// k-means into many small groups (150, or 3 per group), merged by Ward linkage.
     KmeansWard,
-    /// k-means on a 5-dimensional UMAP layout (up to 50,000 answers).
+    /// k-means on a 5-dimensional UMAP layout.
     Umap,
+    /// The UMAP layout's groups, or plain k-means's when the layout's are far less coherent on
+    /// the answer vectors (silhouette below half of k-means's).
+    Auto,
 }
 
 /// Flags of `codeframe discover`.
@@ -168,7 +171,7 @@ pub struct DiscoverArgs {
     /// Range --k auto chooses from, MIN..MAX.
     #[arg(long, value_name = "MIN..MAX", default_value = "2..15")]
     pub k_range: String,
-    /// Clustering algorithm [default: umap; kmeans with --k frame].
+    /// Clustering algorithm [default: auto; kmeans with --k frame].
     #[arg(long, value_enum)]
     pub method: Option<MethodArg>,
     /// Restarts of k-means (k-means++ seeding each time) or of the mixture's EM.

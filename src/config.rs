@@ -352,15 +352,17 @@ impl DiscoverSettings {
         }
         let cluster = ClusterParams {
             k,
-            // Default: k-means on a UMAP layout, or k-means from the codes with --k frame.
+            // Default: the UMAP layout's groups checked against plain k-means, or k-means from
+            // the codes with --k frame.
             method: match a.method {
                 None if k == KChoice::FromFrame => Method::KMeans,
-                None => Method::Umap,
+                None => Method::Auto,
                 Some(MethodArg::Kmeans) => Method::KMeans,
                 Some(MethodArg::Agglomerative) => Method::Agglomerative,
                 Some(MethodArg::Gmm) => Method::Gmm,
                 Some(MethodArg::KmeansWard) => Method::KMeansWard,
                 Some(MethodArg::Umap) => Method::Umap,
+                Some(MethodArg::Auto) => Method::Auto,
             },
             n_runs: a.restarts,
             seed: a.seed,

@@ -69,7 +69,7 @@ fn q8_with_the_frame_writes_every_row_and_names_groups() {
         serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(m["seed"], 42);
     assert_eq!(m["parameters"]["question"], "q8");
-    assert_eq!(m["parameters"]["method"], "umap", "the default method");
+    assert_eq!(m["parameters"]["method"], "auto", "the default method");
 }
 
 #[test]

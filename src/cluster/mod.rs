@@ -1,6 +1,6 @@
 //! Clustering: k-means (greedy k-means++, restarts, Lloyd by matrix products, finished by
-//! linfa-clustering), agglomerative (Ward), a Gaussian mixture, or k-means on a UMAP layout of
-//! unit-length answer vectors,
+//! linfa-clustering), agglomerative (Ward), a Gaussian mixture, k-means on a UMAP layout of
+//! unit-length answer vectors, or the layout's groups checked against plain k-means (the default),
 //! with k fixed, chosen by silhouette and stability inside a range, or seeded from a code frame.
 //!
 //! Points must arrive in a canonical order (the caller sorts answers by text) so that the same
@@ -65,10 +65,20 @@ pub enum Method {
     /// k-means into many small groups ([`micro_groups`]), merged into k by Ward linkage on
     /// their centroids.
     KMeansWard,
-    /// k-means on a 5-dimensional UMAP layout of the answers ([`umap::layout`]; at most
-    /// [`umap::MAX_POINTS`] answers).
+    /// k-means on a 5-dimensional UMAP layout of the answers ([`umap::layout`]; any number of
+    /// answers).
     Umap,
+    /// The layout's groups ([`Method::Umap`]) unless they are far less coherent on the answer
+    /// vectors than plain k-means's groups ([`LAYOUT_COHERENCE`]); then those.
+    Auto,
 }
+
+/// `--method auto` keeps the layout's groups while their mean silhouette on the answer vectors
+/// is at least this share of plain k-means's. Where the layout pulls topics apart (news,
+/// intents, tags) its groups keep most of k-means's silhouette; on answers that form one broad
+/// cloud (NHS feedback at 40 groups) they keep under half, because the layout slices the cloud
+/// along lines the vectors do not follow (BENCHMARKS.md).
+pub const LAYOUT_COHERENCE: f64 = 0.5;
 
 /// Micro-groups `--method kmeans-ward` first cuts the answers into: at least 150, three per
 /// final group, at most one per distinct answer.
@@ -88,6 +98,7 @@ impl Method {
             Method::Gmm => "gmm",
             Method::KMeansWard => "kmeans-ward",
             Method::Umap => "umap",
+            Method::Auto => "auto",
         }
     }
 }
@@ -288,17 +299,21 @@ impl ValidClusterParams {
     /// when none is, the best silhouette overall. Ties go to the smaller k.
     ///
     /// `--method umap` lays the answers out once; every k (and every stability re-run) clusters
-    /// that one layout.
+    /// that one layout. `--method auto` does the same, then checks the groups of the chosen k
+    /// against plain k-means ([`LAYOUT_COHERENCE`]).
     pub fn fit(&self, data: &[f32], dim: usize) -> Result<Clustering> {
         let x = view(data, dim)?;
         let n = x.nrows();
         let layout = match self.0.method {
-            Method::Umap => Some(umap::layout(x, self.0.seed)?),
+            Method::Umap | Method::Auto => Some(umap::layout(x, self.0.seed)?),
             _ => None,
         };
         let layout = layout.as_ref().map(|l| l.view());
         match self.0.k {
-            KChoice::Fixed(k) => self.fit_k(x, layout, k, self.0.seed),
+            KChoice::Fixed(k) => {
+                let c = self.fit_k(x, layout, k, self.0.seed)?;
+                self.or_raw(x, c)
+            }
             KChoice::FromFrame => Err(Error::Cluster(
                 "k from a frame needs the frame's seeds (fit_seeded)".into(),
             )),
@@ -344,11 +359,35 @@ impl ValidClusterParams {
                         best = Some((s, c));
                     }
                 }
-                let (_, mut best) = best.ok_or_else(|| Error::Cluster("no k in range".into()))?;
+                let (_, best) = best.ok_or_else(|| Error::Cluster("no k in range".into()))?;
+                let mut best = self.or_raw(x, best)?;
                 best.curve = curve;
                 Ok(best)
             }
         }
+    }
+
+    /// For `--method auto`: the layout's groups `c`, or plain k-means's with as many groups
+    /// when the layout's keep less than [`LAYOUT_COHERENCE`] of their silhouette on the answer
+    /// vectors (both on the same seeded sample of up to 3,000 answers).
+    fn or_raw(&self, x: ArrayView2<f32>, c: Clustering) -> Result<Clustering> {
+        if self.0.method != Method::Auto || c.k < 2 {
+            return Ok(c);
+        }
+        let gram = SampleGram::new(x, &sample_indices(x.nrows(), 3000, self.0.seed));
+        let raw = self.kmeans(x, c.k, self.0.seed)?;
+        let (layout, plain) = (gram.silhouette(&c.labels), gram.silhouette(&raw.labels));
+        if plain > 0.0 && layout < LAYOUT_COHERENCE * plain {
+            Ok(raw)
+        } else {
+            Ok(c)
+        }
+    }
+
+    /// k-means on the answer vectors.
+    fn kmeans(&self, x: ArrayView2<f32>, k: usize, seed: u64) -> Result<Clustering> {
+        let run = lloyd::best_of(x, k, self.0.n_runs, self.0.max_iter as usize, seed);
+        self.finish_kmeans(x, run.centroids.mapv(f64::from), seed)
     }
 
     /// One clustering with exactly `k` groups (`layout`: the UMAP layout, for that method).
@@ -360,15 +399,12 @@ impl ValidClusterParams {
         seed: u64,
     ) -> Result<Clustering> {
         match self.0.method {
-            Method::Umap => {
+            Method::Umap | Method::Auto => {
                 let y = layout.ok_or_else(|| Error::Cluster("UMAP layout missing".into()))?;
                 let run = lloyd::best_of(y, k, self.0.n_runs, self.0.max_iter as usize, seed);
                 Ok(from_labels(x, run.labels))
             }
-            Method::KMeans => {
-                let run = lloyd::best_of(x, k, self.0.n_runs, self.0.max_iter as usize, seed);
-                self.finish_kmeans(x, run.centroids.mapv(f64::from), seed)
-            }
+            Method::KMeans => self.kmeans(x, k, seed),
             Method::Agglomerative => Ok(from_labels(x, ward::ward(x, k))),
             Method::Gmm => Ok(from_labels(
                 x,
@@ -727,6 +763,7 @@ mod tests {
             Method::Gmm,
             Method::KMeansWard,
             Method::Umap,
+            Method::Auto,
         ] {
             let mut p = params(KChoice::Fixed(3));
             p.method = method;
@@ -737,6 +774,29 @@ mod tests {
                 "{method:?}"
             );
         }
+    }
+
+    #[test]
+    fn auto_keeps_the_layout_groups_or_takes_plain_kmeans() {
+        // One broad cloud: 300 unit vectors in 8-D from a seeded generator.
+        use rand_xoshiro::rand_core::RngCore;
+        let mut rng = Xoshiro256Plus::seed_from_u64(5);
+        let mut v = Vec::new();
+        for _ in 0..300 {
+            let p: Vec<f32> = (0..8)
+                .map(|_| (rng.next_u64() >> 40) as f32 / (1u64 << 24) as f32 - 0.5)
+                .collect();
+            let norm = p.iter().map(|x| x * x).sum::<f32>().sqrt();
+            v.extend(p.iter().map(|x| x / norm));
+        }
+        let fit = |method| {
+            let mut p = params(KChoice::Fixed(12));
+            p.method = method;
+            p.check(300, 300).unwrap().fit(&v, 8).unwrap()
+        };
+        let auto = fit(Method::Auto);
+        assert!(auto == fit(Method::Umap) || auto == fit(Method::KMeans));
+        assert_eq!(auto, fit(Method::Auto), "deterministic");
     }
 
     #[test]

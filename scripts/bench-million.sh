@@ -4,7 +4,7 @@
 # joined two by two into 1,000,000 distinct answers of about 20 words (seeded), so the lengths are
 # those of real survey answers and no text repeats. discover runs with the default method; apply
 # codes the same answers with a frame fitted on nhs_fft_phase1's 10,334 human-coded answers
-# (fitted first, not timed). Each command's peak RSS comes from /usr/bin/time -v and its phases
+# (fitted first, not timed). WARM=1 keeps the embedding cache. Each command's peak RSS comes from /usr/bin/time -v and its phases
 # from its summary. PRECISION=f32|bf16 (default: bf16 where the CPU has it, else f32); N=answers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,7 +51,10 @@ if [ ! -f "$FRAME" ]; then
   "$BIN" fit "$SHARED/nhs_fft_phase1/data.csv" --text-column text --id-column id --label-column label \
     --precision "$PRECISION" --cache-dir "$DIR/fit-cache" --out "$FRAME"
 fi
-rm -rf "$DIR/cache" "$DIR/discover" "$DIR/apply"
+# WARM=1 keeps the embedding cache of an earlier run (to time the other phases again).
+CACHE_STATE="cache cold for discover"
+if [ "${WARM:-0}" = 1 ]; then CACHE_STATE="cache warm"; else rm -rf "$DIR/cache"; fi
+rm -rf "$DIR/discover" "$DIR/apply"
 run() { # name, command… → the summary lines and peak RSS
   local name=$1; shift
   local start; start=$(date +%s.%N)
@@ -60,7 +63,7 @@ run() { # name, command… → the summary lines and peak RSS
   local rss; rss=$(awk -F: '/Maximum resident set size/ {gsub(/ /, "", $2); printf "%.0f", $2 / 1024}' "$DIR/$name.err")
   echo "| $name | $secs | $rss | $(grep -E 'seconds —' "$DIR/$name.err" | sed 's/.*seconds — //') |"
 }
-echo "| command ($N answers, $PRECISION, cache cold for discover) | seconds | peak RSS MB | phases (s) |"
+echo "| command ($N answers, $PRECISION, $CACHE_STATE) | seconds | peak RSS MB | phases (s) |"
 echo "|---|---:|---:|---|"
 run discover "$BIN" discover "$DIR/answers-$N.csv" --text-column text --id-column id --k 20 \
   --precision "$PRECISION" --cache-dir "$DIR/cache" --out "$DIR/discover"

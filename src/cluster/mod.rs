@@ -369,13 +369,29 @@ impl ValidClusterParams {
 
     /// For `--method auto`: the layout's groups `c`, or plain k-means's with as many groups
     /// when the layout's keep less than [`LAYOUT_COHERENCE`] of their silhouette on the answer
-    /// vectors (both on the same seeded sample of up to 3,000 answers).
+    /// vectors (both on the same seeded sample of up to 3,000 answers). Above
+    /// [`umap::MAX_POINTS`] answers, plain k-means runs on the layout's sample.
     fn or_raw(&self, x: ArrayView2<f32>, c: Clustering) -> Result<Clustering> {
         if self.0.method != Method::Auto || c.k < 2 {
             return Ok(c);
         }
         let gram = SampleGram::new(x, &sample_indices(x.nrows(), 3000, self.0.seed));
-        let raw = self.kmeans(x, c.k, self.0.seed)?;
+        let raw = if x.nrows() > umap::MAX_POINTS {
+            // As the layout does: k-means on its seeded sample, every answer to the nearest
+            // centroid (plain k-means on a million answers takes far longer than the rest).
+            let sample = sample_indices(x.nrows(), umap::LAYOUT_SAMPLE, self.0.seed);
+            let xs = x.select(ndarray::Axis(0), &sample);
+            let run = lloyd::best_of(
+                xs.view(),
+                c.k,
+                self.0.n_runs,
+                self.0.max_iter as usize,
+                self.0.seed,
+            );
+            from_labels(x, lloyd::lloyd(x, run.centroids, 0).labels)
+        } else {
+            self.kmeans(x, c.k, self.0.seed)?
+        };
         let (layout, plain) = (gram.silhouette(&c.labels), gram.silhouette(&raw.labels));
         if plain > 0.0 && layout < LAYOUT_COHERENCE * plain {
             Ok(raw)

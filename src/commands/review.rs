@@ -48,11 +48,6 @@ pub fn run(s: &ReviewSettings, progress: &Progress) -> Result<()> {
             drop(std::fs::remove_file(&path));
         })?;
         progress.say(format!("review: made the store {}", path.display()));
-        if !s.coders.is_empty() {
-            import_coders(s, &mut store, progress).inspect_err(|_| {
-                drop(std::fs::remove_file(&path));
-            })?;
-        }
     } else {
         if !s.coders.is_empty() {
             progress.warn(format!(
@@ -116,25 +111,16 @@ fn import(s: &ReviewSettings, store: &mut Store, progress: &Progress) -> Result<
         Some(p) => {
             let input = match (&answers, &run) {
                 (Some(a), _) => a.path.clone(),
-                (None, Some(r)) => r
-                    .manifest()
-                    .parameters
-                    .get("input")
-                    .and_then(|v| v.as_str())
+                (None, Some(r)) => parameter(r, "input")
                     .map(std::path::PathBuf::from)
                     .unwrap_or_else(|| s.dir.clone()),
                 _ => s.dir.clone(),
             };
             // The run's own question, unless one is given.
-            let question = s.question.clone().or_else(|| {
-                run.as_ref().and_then(|r| {
-                    r.manifest()
-                        .parameters
-                        .get("question")
-                        .and_then(|v| v.as_str())
-                        .map(str::to_string)
-                })
-            });
+            let question = s
+                .question
+                .clone()
+                .or_else(|| run.as_ref().and_then(|r| parameter(r, "question")));
             Some(Frame::read_for(p, question.as_deref(), &input)?)
         }
         None => None,
@@ -163,26 +149,34 @@ fn import(s: &ReviewSettings, store: &mut Store, progress: &Progress) -> Result<
             .set_frame_meta(&f.frame.name, q.as_deref(), text.as_deref())
             .map_err(|e| store_error(&path, e))?;
     }
+    if !s.coders.is_empty() {
+        import_coders(s, store, run.as_ref(), progress)?;
+    }
     Ok(())
 }
 
 /// Brings in the --coders columns of the answers file (--input, or the run's input).
-fn import_coders(s: &ReviewSettings, store: &mut Store, progress: &Progress) -> Result<()> {
+fn import_coders(
+    s: &ReviewSettings,
+    store: &mut Store,
+    run: Option<&Run>,
+    progress: &Progress,
+) -> Result<()> {
     let path = s.dir.join(STORE_FILE);
     let (file, id_column) = match &s.source {
         ReviewSource::Answers { input, columns, .. } => (input.clone(), columns.id_column.clone()),
         ReviewSource::Run { .. } => {
-            let run = rundir::read_run(&s.dir)?;
-            let p = &run.manifest().parameters;
-            let text = |k: &str| p.get(k).and_then(|v| v.as_str()).map(str::to_string);
-            let Some(input) = text("input") else {
+            let Some(input) = run.and_then(|r| parameter(r, "input")) else {
                 return Err(InputError::flag(
                     "the run's manifest does not name its input file",
                     "pass the answers with --input FILE --frame FRAME.toml",
                 )
                 .into());
             };
-            (std::path::PathBuf::from(input), text("id_column"))
+            (
+                std::path::PathBuf::from(input),
+                run.and_then(|r| parameter(r, "id_column")),
+            )
         }
     };
     let table = crate::ingest::read_table(&file)?;
@@ -228,6 +222,15 @@ fn import_coders(s: &ReviewSettings, store: &mut Store, progress: &Progress) -> 
         ));
     }
     Ok(())
+}
+
+/// A text parameter the run's manifest records.
+fn parameter(run: &Run, key: &str) -> Option<String> {
+    run.manifest()
+        .parameters
+        .get(key)
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
 }
 
 /// A code frame (.toml) the run read, if it is still where the manifest says.

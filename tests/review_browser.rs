@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::server::Server;
+use common::server::{agree, export, Server};
 use common::{codeframe, model_dir, rows, stderr};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
@@ -479,31 +479,14 @@ async fn second_coder(c: &Client, d: &Driver, chromium: &Path, ann: &Server, sto
         .unwrap();
     let out = store.join("export-1");
     let cache = store.join("cache");
-    let o = codeframe(
-        &[
-            "review",
-            store.to_str().unwrap(),
-            "--export",
-            out.to_str().unwrap(),
-        ],
-        &cache,
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
+    export(store.to_str().unwrap(), out.to_str().unwrap(), &cache);
     let json_out = store.join("agreement.json");
-    let o = codeframe(
-        &[
-            "agree",
-            out.join("codings.csv").to_str().unwrap(),
-            "--coders",
-            "ann,bob",
-            "--out",
-            json_out.to_str().unwrap(),
-        ],
+    let agree = agree(
+        out.join("codings.csv").to_str().unwrap(),
+        "ann,bob",
+        json_out.to_str().unwrap(),
         &cache,
     );
-    assert!(o.status.success(), "{}", stderr(&o));
-    let agree: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&json_out).unwrap()).unwrap();
     let theirs = agree["pairs"][0]["cohen_kappa"]["value"].as_f64().unwrap();
     assert_eq!(
         format!("{theirs:.3}"),
@@ -536,16 +519,7 @@ async fn second_coder(c: &Client, d: &Driver, chromium: &Path, ann: &Server, sto
         until(c, "the decision", &js).await;
         let coded = rows(&{
             let o2 = store.join("export-2");
-            let o = codeframe(
-                &[
-                    "review",
-                    store.to_str().unwrap(),
-                    "--export",
-                    o2.to_str().unwrap(),
-                ],
-                &cache,
-            );
-            assert!(o.status.success(), "{}", stderr(&o));
+            export(store.to_str().unwrap(), o2.to_str().unwrap(), &cache);
             o2.join("coded.csv")
         });
         assert_eq!(coded.iter().filter(|r| &r[6] == "adjudicated").count(), 1);
@@ -589,16 +563,7 @@ fn export_then_apply(store: &Path, dir: &Path) {
     }
     let out = dir.join("export");
     let cache = dir.join("cache");
-    let o = codeframe(
-        &[
-            "review",
-            store.to_str().unwrap(),
-            "--export",
-            out.to_str().unwrap(),
-        ],
-        &cache,
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
+    export(store.to_str().unwrap(), out.to_str().unwrap(), &cache);
     let wave = dir.join("wave2");
     let o = codeframe(
         &[

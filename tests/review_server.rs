@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::server::{request, Server};
+use common::server::{agree, export, request, Server};
 use common::{codeframe, model_dir, rows, stderr};
 use serde_json::json;
 use std::path::Path;
@@ -279,16 +279,7 @@ fn agreement_in_the_workspace_equals_codeframe_agree_on_the_export_and_frames_ro
     ann.stop();
     let out = dir.path().join("export");
     let cache = dir.path().join("cache");
-    let o = codeframe(
-        &[
-            "review",
-            dir.path().to_str().unwrap(),
-            "--export",
-            out.to_str().unwrap(),
-        ],
-        &cache,
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
+    export(dir.path().to_str().unwrap(), out.to_str().unwrap(), &cache);
     for f in [
         "frame.toml",
         "coded.csv",
@@ -299,19 +290,12 @@ fn agreement_in_the_workspace_equals_codeframe_agree_on_the_export_and_frames_ro
         assert!(out.join(f).is_file(), "{f} exported");
     }
     let json = dir.path().join("agreement.json");
-    let o = codeframe(
-        &[
-            "agree",
-            out.join("codings.csv").to_str().unwrap(),
-            "--coders",
-            "ann,bob",
-            "--out",
-            json.to_str().unwrap(),
-        ],
+    let agree = agree(
+        out.join("codings.csv").to_str().unwrap(),
+        "ann,bob",
+        json.to_str().unwrap(),
         &cache,
     );
-    assert!(o.status.success(), "{}", stderr(&o));
-    let agree: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let theirs = agree["pairs"][0]["cohen_kappa"]["value"].as_f64().unwrap();
     assert!(
         (kappa - theirs).abs() < 1e-12,
@@ -379,16 +363,7 @@ fn fit_learns_from_the_exported_coded_csv_and_apply_codes_a_new_wave_with_the_ed
     ann.stop();
     let cache = dir.path().join("cache");
     let out = dir.path().join("export");
-    let o = codeframe(
-        &[
-            "review",
-            dir.path().to_str().unwrap(),
-            "--export",
-            out.to_str().unwrap(),
-        ],
-        &cache,
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
+    export(dir.path().to_str().unwrap(), out.to_str().unwrap(), &cache);
     let fitted = dir.path().join("q7.frame.json");
     let o = codeframe(
         &[
@@ -485,19 +460,12 @@ fn earlier_coding_comes_in_with_coders_and_its_disagreements_are_the_adjudicatio
     let ag = s.get("/api/agreement?a=coder_a&b=coder_b").json();
     let cache = dir.path().join("cache");
     let json = dir.path().join("agreement.json");
-    let o = codeframe(
-        &[
-            "agree",
-            input.to_str().unwrap(),
-            "--coders",
-            "coder_a,coder_b",
-            "--out",
-            json.to_str().unwrap(),
-        ],
+    let agree = agree(
+        input.to_str().unwrap(),
+        "coder_a,coder_b",
+        json.to_str().unwrap(),
         &cache,
     );
-    assert!(o.status.success(), "{}", stderr(&o));
-    let agree: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let kappa = &ag["pairs"][0]["cohen_kappa"]["value"];
     assert!(kappa.as_f64().is_some_and(|k| k < 1.0), "{kappa}");
     assert_eq!(kappa, &agree["pairs"][0]["cohen_kappa"]["value"]);

@@ -203,3 +203,16 @@ fn dechunk(mut s: &str) -> String {
     }
     out
 }
+
+/// `codeframe review STORE --export OUT`, which must succeed.
+pub fn export(store: &str, out: &str, cache: &Path) {
+    let o = super::codeframe(&["review", store, "--export", out], cache);
+    assert!(o.status.success(), "{}", super::stderr(&o));
+}
+
+/// `codeframe agree FILE --coders CODERS --out JSON`, which must succeed; its JSON.
+pub fn agree(file: &str, coders: &str, json: &str, cache: &Path) -> serde_json::Value {
+    let o = super::codeframe(&["agree", file, "--coders", coders, "--out", json], cache);
+    assert!(o.status.success(), "{}", super::stderr(&o));
+    serde_json::from_slice(&std::fs::read(json).unwrap()).unwrap()
+}

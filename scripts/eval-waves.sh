@@ -14,7 +14,7 @@ if ! .venv-bench/bin/python -c "import sentence_transformers, sklearn" 2>/dev/nu
   python3 -m venv .venv-bench
   .venv-bench/bin/pip install --progress-bar off sentence-transformers scikit-learn bertopic
 fi
-BIN=target/release/codeframe
+BIN=${BIN:-target/release/codeframe}
 PY=.venv-bench/bin/python
 OUT=${OUT:-out/eval-waves}
 SHARED=../shared/datasets

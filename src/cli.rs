@@ -95,7 +95,7 @@ pub struct EmbedFlags {
     /// Embedding backend.
     #[arg(long, value_enum, default_value_t = EmbedderChoice::Minilm)]
     pub embedder: EmbedderChoice,
-    /// Numeric precision of the model: f32 or bf16.
+    /// Numeric precision of the model: f32, bf16 or int8.
     #[arg(long, default_value = "f32")]
     pub precision: String,
     /// Device: cpu, cuda or cuda:N.
@@ -110,8 +110,13 @@ pub struct EmbedFlags {
     /// Threads for libtorch (default: all cores).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
-    /// Model folder (default: models/all-MiniLM-L6-v2 of this checkout).
-    #[arg(long, value_name = "DIR")]
+    /// Sentence model: an installed model's name (all-MiniLM-L6-v2, multilingual-e5-small;
+    /// see `codeframe model list`) or a sentence-transformers folder with a BERT-family encoder
+    /// [default: all-MiniLM-L6-v2].
+    #[arg(long, value_name = "NAME|DIR")]
+    pub model: Option<String>,
+    /// Folder holding the installed model (default: models/<name> of this checkout).
+    #[arg(long, value_name = "DIR", hide = true)]
     pub model_dir: Option<PathBuf>,
     /// Forward pass (for checking the fused one against rust-bert's).
     #[arg(long, value_enum, default_value_t = ForwardChoice::Fused, hide = true)]
@@ -393,14 +398,23 @@ pub struct EvaluateArgs {
 /// `codeframe model …`
 #[derive(Debug, Subcommand)]
 pub enum ModelCommand {
-    /// Write rust_model.ot from model.safetensors and check every file's checksum.
+    /// Show the installed models and whether their files match their checksums.
+    List,
+    /// Write rust_model.ot (the reference forward's weights) from model.safetensors and check
+    /// every file's checksum.
     Convert {
-        /// Model folder (default: models/all-MiniLM-L6-v2 of this checkout).
+        /// Model folder (default: models/<name> of this checkout).
         dir: Option<PathBuf>,
+        /// Installed model [default: all-MiniLM-L6-v2].
+        #[arg(long, value_name = "NAME")]
+        model: Option<String>,
     },
-    /// Check the model folder against the committed checksums.
+    /// Check a model folder against the committed checksums.
     Check {
-        /// Model folder (default: models/all-MiniLM-L6-v2 of this checkout).
+        /// Model folder (default: models/<name> of this checkout).
         dir: Option<PathBuf>,
+        /// Installed model [default: all-MiniLM-L6-v2].
+        #[arg(long, value_name = "NAME")]
+        model: Option<String>,
     },
 }

@@ -13,8 +13,8 @@ use crate::cli::{
 };
 use crate::cluster::{ClusterParams, KChoice, Method, ParamError};
 use crate::embed::cpu::CpuInfo;
-use crate::embed::minilm::{Forward, DEFAULT_BATCH_SIZE, DEFAULT_BATCH_TOKENS};
-use crate::embed::spec::{Backend, EmbedderSpec, ModelSpec, MINILM};
+use crate::embed::sentence::{Forward, DEFAULT_BATCH_SIZE, DEFAULT_BATCH_TOKENS};
+use crate::embed::spec::{self as models, Backend, EmbedderSpec, ModelSpec, MINILM};
 use crate::embed::{model_dir, Cache, Precision};
 use crate::error::InputError;
 use crate::ingest::ReadOptions;
@@ -152,24 +152,31 @@ pub fn embedder_spec(a: &EmbedFlags) -> Checked<EmbedderSpec> {
         .unwrap_or(1);
     let threads = positive(a.threads, cores, "--threads")?;
     let cache_every = positive(a.cache_every, crate::embed::CHUNK_TEXTS, "--cache-every")?;
-    let model: &'static ModelSpec = &MINILM;
     let backend = match a.embedder {
-        EmbedderChoice::Minilm => Backend::Sentence {
-            model,
-            dir: a
-                .model_dir
-                .clone()
-                .unwrap_or_else(|| model_dir::default_dir(model)),
-            device,
-            precision,
-            batch_size,
-            batch_tokens,
-            forward: match a.forward {
-                ForwardChoice::Fused => Forward::Fused,
-                ForwardChoice::RustBert => Forward::RustBert,
-            },
-        },
-        EmbedderChoice::Tfidf => Backend::Tfidf,
+        EmbedderChoice::Minilm => {
+            let (model, dir) = model_choice(a.model.as_deref(), a.model_dir.as_deref())?;
+            Backend::Sentence {
+                model,
+                dir,
+                device,
+                precision,
+                batch_size,
+                batch_tokens,
+                forward: match a.forward {
+                    ForwardChoice::Fused => Forward::Fused,
+                    ForwardChoice::RustBert => Forward::RustBert,
+                },
+            }
+        }
+        EmbedderChoice::Tfidf => {
+            if a.model.is_some() {
+                return Err(InputError::flag(
+                    "--model chooses a sentence model, which --embedder tfidf does not use",
+                    "leave out --model or --embedder tfidf",
+                ));
+            }
+            Backend::Tfidf
+        }
     };
     let cache_dir = if a.no_cache {
         None
@@ -195,7 +202,47 @@ pub fn embedder_spec(a: &EmbedFlags) -> Checked<EmbedderSpec> {
         threads,
         cache_dir,
         cache_every,
+        model_given: a.model.is_some() || a.model_dir.is_some(),
     })
+}
+
+/// The model `--model` names: an installed model (its folder from `--model-dir` or the
+/// default place) or a folder of the user's own.
+pub fn model_choice(
+    model: Option<&str>,
+    model_dir: Option<&Path>,
+) -> Checked<(Option<&'static ModelSpec>, PathBuf)> {
+    let installed = |spec: &'static ModelSpec| {
+        let dir = model_dir
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| model_dir::default_dir(spec));
+        (Some(spec), dir)
+    };
+    let Some(name) = model else {
+        return Ok(installed(&MINILM));
+    };
+    if let Some(spec) = models::named(name) {
+        return Ok(installed(spec));
+    }
+    let path = Path::new(name);
+    if path.is_dir() {
+        if model_dir.is_some() {
+            return Err(InputError::flag(
+                "--model-dir names the folder of an installed model; --model already gives a folder",
+                "leave out --model-dir",
+            ));
+        }
+        return Ok((None, path.to_path_buf()));
+    }
+    let names: Vec<&str> = models::MODELS.iter().map(|m| m.name).collect();
+    Err(InputError::flag(
+        format!("--model {name}: no model has that name and no folder has that path"),
+        format!(
+            "pass one of {} (codeframe model list shows what is installed), or a \
+             sentence-transformers folder",
+            names.join(", ")
+        ),
+    ))
 }
 
 /// Embedding settings for a code frame, which works on sentence embeddings only.
@@ -867,14 +914,27 @@ impl ReviewSettings {
     }
 }
 
-/// The model folder `codeframe model` works on.
-pub fn model_folder(dir: Option<&Path>) -> (&'static ModelSpec, PathBuf) {
-    let spec = &MINILM;
-    (
+/// The installed model and folder `codeframe model convert|check` works on: `NAME` picks the
+/// model (default all-MiniLM-L6-v2), `DIR` its folder.
+pub fn model_folder(
+    name: Option<&str>,
+    dir: Option<&Path>,
+) -> Checked<(&'static ModelSpec, PathBuf)> {
+    let spec = match name {
+        None => &MINILM,
+        Some(n) => models::named(n).ok_or_else(|| {
+            let names: Vec<&str> = models::MODELS.iter().map(|m| m.name).collect();
+            InputError::flag(
+                format!("--model {n}: no installed model has that name"),
+                format!("pass one of {}", names.join(", ")),
+            )
+        })?,
+    };
+    Ok((
         spec,
         dir.map(Path::to_path_buf)
             .unwrap_or_else(|| model_dir::default_dir(spec)),
-    )
+    ))
 }
 
 #[cfg(test)]

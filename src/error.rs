@@ -36,6 +36,13 @@ pub enum Error {
         #[source]
         source: rust_bert::RustBertError,
     },
+    /// The Hugging Face tokenizer reported an error.
+    #[error("the tokenizer failed while {context}")]
+    Tokenizer {
+        context: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// An embedder returned vectors of the wrong shape.
     #[error("the {backend} embedder {problem}")]
     Embed {

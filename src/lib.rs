@@ -23,6 +23,7 @@ pub mod fit;
 pub mod frame;
 pub mod fsio;
 pub mod ingest;
+pub mod language;
 pub mod manifest;
 pub mod progress;
 pub mod report;

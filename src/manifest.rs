@@ -46,6 +46,9 @@ pub struct ModelRecord {
     pub name: String,
     /// Checksum over the model's files.
     pub checksum: String,
+    /// Prompt prefix put before every text.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub prefix: String,
 }
 
 impl Manifest {

@@ -20,6 +20,10 @@ pub enum Status {
     /// Scored by apply below its best code's threshold: the code is a suggestion.
     #[serde(rename = "below threshold")]
     BelowThreshold,
+    /// In a language the model does not cover: its group or code is only a suggestion, for a
+    /// person to check.
+    #[serde(rename = "unsupported language")]
+    UnsupportedLanguage,
     /// Nothing but white space.
     #[serde(rename = "empty")]
     Empty,
@@ -30,10 +34,11 @@ pub enum Status {
 
 impl Status {
     /// Every status, in the order tables list them.
-    pub const ALL: [Status; 5] = [
+    pub const ALL: [Status; 6] = [
         Status::Clustered,
         Status::Coded,
         Status::BelowThreshold,
+        Status::UnsupportedLanguage,
         Status::Empty,
         Status::NonSubstantive,
     ];
@@ -44,6 +49,7 @@ impl Status {
             Status::Clustered => "clustered",
             Status::Coded => "coded",
             Status::BelowThreshold => "below threshold",
+            Status::UnsupportedLanguage => "unsupported language",
             Status::Empty => "empty",
             Status::NonSubstantive => "non-substantive",
         }

@@ -6,18 +6,18 @@
 
 mod common;
 
-use codeframe::embed::minilm::Forward;
-use codeframe::embed::{embed_texts, Cache, Embedder, MiniLm, MiniLmOptions, Precision};
+use codeframe::embed::sentence::Forward;
+use codeframe::embed::{embed_texts, Cache, Embedder, Precision, SentenceModel, SentenceOptions};
 use codeframe::ingest::{read_answers, ReadOptions};
 use codeframe::progress::Progress;
 use common::{codeframe, cosine, model_dir, read_npy, root, stderr};
 
-fn load(precision: Precision, forward: Forward) -> MiniLm {
-    MiniLm::load(MiniLmOptions {
+fn load(precision: Precision, forward: Forward) -> SentenceModel {
+    SentenceModel::load(SentenceOptions {
         model_dir: model_dir(),
         precision,
         forward,
-        ..MiniLmOptions::default()
+        ..SentenceOptions::default()
     })
     .expect("model installed by scripts/setup.sh")
 }
@@ -138,12 +138,12 @@ fn assert_same_bits(
     want: &[Vec<u32>],
     (batch_size, batch_tokens): (usize, usize),
 ) {
-    let mut m = MiniLm::load(MiniLmOptions {
+    let mut m = SentenceModel::load(SentenceOptions {
         model_dir: model_dir(),
         precision,
         batch_size,
         batch_tokens,
-        ..MiniLmOptions::default()
+        ..SentenceOptions::default()
     })
     .unwrap();
     let got = m.embed(texts, &Progress::silent()).unwrap();

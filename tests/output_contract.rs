@@ -218,6 +218,9 @@ fn every_page_equals_its_tables_on_the_bundled_runs() {
             "text",
             "--id-column",
             "id",
+            // The English model: its German, French and Spanish answers stay suggestions.
+            "--model",
+            "all-MiniLM-L6-v2",
             "--out",
             &out("q7-zero"),
             "--report",
@@ -233,7 +236,7 @@ fn every_page_equals_its_tables_on_the_bundled_runs() {
         .sum();
     let below = rows(&zero.join("assignments.csv"))
         .iter()
-        .filter(|r| &r[6] == "below threshold")
+        .filter(|r| &r[6] == "below threshold" || &r[6] == "unsupported language")
         .count();
     assert_eq!(
         suggested, below,

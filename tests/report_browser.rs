@@ -87,6 +87,11 @@ fn sample() -> RunReport {
         generated_by: "codeframe 0.1.0".into(),
         rows_total: total,
         status_counts: vec![("clustered".into(), 300), ("non-substantive".into(), 20)],
+        languages: vec![
+            ("en".into(), 290),
+            (XSS[2].into(), 10),
+            ("undetermined".into(), 20),
+        ],
         groups,
         points,
         evaluation: vec![

@@ -34,7 +34,20 @@ enum FrameSource {
 /// takes into candidate codes, compares shares with the baseline and writes the folder.
 pub fn run(s: &ApplySettings, build: BuildEmbedder, progress: &Progress) -> Result<Application> {
     let (source, embedding) = read_frame(s, progress)?;
-    let answers = read_answers(&s.input, &s.columns, progress)?;
+    let mut answers = read_answers(&s.input, &s.columns, progress)?;
+    let embedding = match source {
+        FrameSource::ZeroShot(..) => {
+            super::tell_languages(&mut answers, &embedding, "apply", progress)
+        }
+        // A learned frame fixes its model: answers it does not cover go to review.
+        FrameSource::Learned(_) => {
+            let fixed = crate::embed::spec::EmbedderSpec {
+                model_given: true,
+                ..embedding
+            };
+            super::tell_languages(&mut answers, &fixed, "apply", progress)
+        }
+    };
     let earlier = match &s.previous {
         Some(dir) => Some(previous_run(dir)?),
         None => None,
@@ -77,6 +90,12 @@ pub fn run(s: &ApplySettings, build: BuildEmbedder, progress: &Progress) -> Resu
     };
     let t_code = Instant::now();
     let mut rows = code_rows(&frame, &answers, &keep, &vectors.data, s.multi).map_err(bad)?;
+    for &i in &keep {
+        if !loaded.covers(rows[i].language.as_deref()) {
+            rows[i].status = Status::UnsupportedLanguage;
+            rows[i].codes.clear();
+        }
+    }
     let coding_secs = t_code.elapsed().as_secs_f64();
     let t_cand = Instant::now();
     let candidates = group_the_uncoded(
@@ -208,7 +227,10 @@ fn read_frame(
         ));
         precision = Precision::F32;
     }
-    let embedding = s.embedding.clone().with_precision(precision);
+    let mut embedding = s.embedding.clone().with_precision(precision);
+    if !embedding.model_given {
+        embedding = embedding.with_recorded_model(&f.model.name);
+    }
     Ok((FrameSource::Learned(Box::new(f)), embedding))
 }
 
@@ -250,6 +272,7 @@ fn zero_shot_frame(
             name: model.name,
             checksum: model.checksum,
             precision: precision.to_string(),
+            prefix: model.prefix,
         },
     )
     .map_err(|e| {
@@ -283,6 +306,6 @@ fn check_model(
                 .map(|m| format!("{} (checksum {})", m.name, m.checksum))
                 .unwrap_or_else(|| "none".into())
         ),
-        "refit the frame with this model (codeframe fit), or install the model it was built with",
+        "pass --model with the model the frame was built with (codeframe model list), or refit the frame with this one (codeframe fit)",
     ))
 }

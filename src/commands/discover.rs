@@ -5,6 +5,7 @@ use super::{read_answers, BuildEmbedder};
 use crate::cluster::{self, Clustering, KChoice, STABLE};
 use crate::config::{cluster_error, DiscoverSettings};
 use crate::describe::{self, Discovery, Names};
+use crate::embed::align;
 use crate::error::{InputError, Result};
 use crate::frame::Frame;
 use crate::ingest::substantive::substantive_rows;
@@ -21,7 +22,8 @@ pub fn run(s: &DiscoverSettings, build: BuildEmbedder, progress: &Progress) -> R
         None => None,
     };
     let frame_ref = frame.as_ref().map(|(f, q)| (f, q.as_deref()));
-    let answers = read_answers(&s.input, &s.columns, progress)?;
+    let mut answers = read_answers(&s.input, &s.columns, progress)?;
+    let embedding = super::tell_languages(&mut answers, &s.embedding, "discover", progress);
     let texts = answers.texts();
     let (keep, distinct) = substantive_rows(&texts);
     let seeded = s.cluster.k == KChoice::FromFrame;
@@ -45,12 +47,28 @@ pub fn run(s: &DiscoverSettings, build: BuildEmbedder, progress: &Progress) -> R
     };
 
     let mut clock = Clock::start();
-    let mut loaded = build(&s.embedding)?;
+    let mut loaded = build(&embedding)?;
     let mut manifest = Manifest::new("discover");
     loaded.record(&mut manifest);
     let kept: Vec<&str> = keep.iter().map(|&i| texts[i]).collect();
-    let (vectors, summary) = loaded.embed(&kept, progress)?;
+    let (mut vectors, summary) = loaded.embed(&kept, progress)?;
     progress.say(format!("discover: embedded {summary}"));
+    if loaded.model.is_some() {
+        let langs: Vec<Option<&str>> = keep
+            .iter()
+            .map(|&i| answers.rows[i].language.as_deref())
+            .collect();
+        let moved = align::center_languages(&mut vectors.data, vectors.dim, &langs);
+        if !moved.is_empty() {
+            let list: Vec<String> = moved.iter().map(|(l, n)| format!("{l} {n}")).collect();
+            progress.say(format!(
+                "discover: answers in {} moved so that each language's mean is the mean of all \
+                 answers, so groups form by topic rather than language",
+                list.join(", ")
+            ));
+            manifest.param("aligned_languages", list.join(", "));
+        }
+    }
     let embed_secs = clock.lap();
     let labels = match frame_ref {
         Some((f, q)) if params.is_some() => Some(describe::frame_labels(
@@ -81,7 +99,7 @@ pub fn run(s: &DiscoverSettings, build: BuildEmbedder, progress: &Progress) -> R
             l.labels.len()
         ));
     }
-    let discovery = describe::discovery(
+    let mut discovery = describe::discovery(
         &answers,
         &keep,
         (&vectors.data, vectors.dim),
@@ -92,6 +110,7 @@ pub fn run(s: &DiscoverSettings, build: BuildEmbedder, progress: &Progress) -> R
             rollup: seeded && s.topic_groups,
         },
     );
+    mark_uncovered(&mut discovery, &loaded);
     let describe_secs = clock.lap();
     let map: Vec<(usize, [f32; 2])> = keep
         .iter()
@@ -117,6 +136,16 @@ pub fn run(s: &DiscoverSettings, build: BuildEmbedder, progress: &Progress) -> R
     ));
     progress.say(format!("discover: wrote {}", s.out.display()));
     Ok(discovery)
+}
+
+/// Grouped answers in a language the model does not cover keep their group as a suggestion,
+/// under a status of their own.
+fn mark_uncovered(d: &mut Discovery, loaded: &crate::embed::spec::Loaded) {
+    for a in &mut d.assignments {
+        if a.status == crate::status::Status::Clustered && !loaded.covers(a.language.as_deref()) {
+            a.status = crate::status::Status::UnsupportedLanguage;
+        }
+    }
 }
 
 /// The run's inputs, parameters and seed.

@@ -39,7 +39,8 @@ pub fn run(s: &FitSettings, build: BuildEmbedder, progress: &Progress) -> Result
         Some(path) => Some(Frame::read_for(path, s.question.as_deref(), &s.input)?),
         None => None,
     };
-    let (answers, labels) = read_coded(s, progress)?;
+    let (mut answers, labels) = read_coded(s, progress)?;
+    let embedding = super::tell_languages(&mut answers, &s.embedding, "fit", progress);
     let set = training_set(
         frame.as_ref().map(|(f, q)| (f, q.as_deref())),
         &answers,
@@ -47,7 +48,7 @@ pub fn run(s: &FitSettings, build: BuildEmbedder, progress: &Progress) -> Result
     )
     .map_err(|e| training_error(s, e))?;
 
-    let mut loaded = build(&s.embedding)?;
+    let mut loaded = build(&embedding)?;
     let mut manifest = Manifest::new("fit");
     loaded.record(&mut manifest);
     let model = loaded.model.clone().ok_or_else(|| {
@@ -110,6 +111,7 @@ pub fn run(s: &FitSettings, build: BuildEmbedder, progress: &Progress) -> Result
             name: model.name,
             checksum: model.checksum,
             precision: s.embedding.precision().to_string(),
+            prefix: model.prefix,
         },
         training: Some(learned.training),
         codes_placeholders: set.placeholders > 0,

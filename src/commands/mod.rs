@@ -73,6 +73,34 @@ fn warn_cut_cells(written: &rundir::Written, progress: &Progress) {
     }
 }
 
+/// Tells each answer's language, says which languages the answers are in, and returns the
+/// embedder to use: the multilingual model when the user chose none and the answers need it
+/// ([`EmbedderSpec::for_languages`]).
+pub fn tell_languages(
+    answers: &mut Answers,
+    spec: &EmbedderSpec,
+    command: &str,
+    progress: &Progress,
+) -> EmbedderSpec {
+    let texts = answers.texts();
+    let bar = progress.bar(0, "languages");
+    let found = crate::language::Detector::new().detect_with(&texts, &bar);
+    bar.finish_and_clear();
+    for (a, l) in answers.rows.iter_mut().zip(found) {
+        a.language = l;
+    }
+    let languages: Vec<Option<String>> = answers.rows.iter().map(|a| a.language.clone()).collect();
+    progress.say(format!(
+        "{command}: languages — {}",
+        crate::language::describe(&crate::language::tally(&languages))
+    ));
+    let (spec, message) = spec.clone().for_languages(&languages);
+    if let Some(m) = message {
+        progress.say(format!("{command}: {m}"));
+    }
+    spec
+}
+
 /// Reads an answers file (codeframe's own CSV files as written) and shows its warnings.
 pub fn read_answers(input: &Path, columns: &ReadOptions, progress: &Progress) -> Result<Answers> {
     let table = rundir::read_table(input)?;

@@ -29,6 +29,7 @@ fn spec() -> EmbedderSpec {
         threads: 1,
         cache_dir: None,
         cache_every: 100,
+        model_given: false,
     }
 }
 
@@ -276,4 +277,55 @@ fn reruns_write_the_same_bytes() {
             "{f}"
         );
     }
+}
+
+fn english_only(_: &EmbedderSpec) -> Result<Loaded> {
+    let mut l = Loaded::from_embedder(Box::new(WordHash), Some(fake::record()));
+    l.languages = vec!["en".into()];
+    Ok(l)
+}
+
+#[test]
+fn answers_in_languages_the_model_does_not_cover_are_only_suggestions() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, frame) = write_inputs(dir.path());
+    let mut text = std::fs::read_to_string(&input).unwrap();
+    text.push_str("de1,Aufzeichnung des Webinars bitte,Recordings\n");
+    text.push_str("de2,Folien der Vorträge und weiterführende Links,Slides\n");
+    std::fs::write(&input, text).unwrap();
+    let out = dir.path().join("found");
+    let d = discover::run(
+        &discover_settings(&input, &frame, &out),
+        &mut english_only,
+        &Progress::silent(),
+    )
+    .unwrap();
+    let by_id = |id: &str| d.assignments.iter().find(|a| a.id == id).unwrap();
+    for id in ["de1", "de2"] {
+        assert_eq!(by_id(id).status, Status::UnsupportedLanguage);
+        assert_eq!(by_id(id).language.as_deref(), Some("de"));
+        assert!(by_id(id).group.is_some(), "the group stays as a suggestion");
+    }
+    assert!(d
+        .assignments
+        .iter()
+        .any(|a| a.language.as_deref() == Some("en") && a.status == Status::Clustered));
+    assert!(d
+        .languages
+        .iter()
+        .any(|c| c.language.as_deref() == Some("de") && c.answers == 2));
+    let Run::Discover(back) = rundir::read_run(&out).unwrap() else {
+        panic!("not a discover run")
+    };
+    let strip = |v: &[crate::describe::Assignment]| {
+        v.iter()
+            .map(|a| (a.id.clone(), a.status, a.language.clone(), a.group))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(strip(&back.discovery.assignments), strip(&d.assignments));
+    let page = discover_page(&d, &back.manifest, &[], &Attachments::default());
+    assert!(page.languages.contains(&("de".to_string(), 2)));
+    assert!(page
+        .status_counts
+        .contains(&("unsupported language".to_string(), 2)));
 }

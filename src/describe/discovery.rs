@@ -51,8 +51,10 @@ pub struct Assignment {
     pub group_name: String,
     /// Cosine to the group's centroid, when grouped.
     pub score: Option<f32>,
-    /// Clustered, empty or non-substantive.
+    /// Clustered, unsupported language, empty or non-substantive.
     pub status: Status,
+    /// The answer's language (ISO 639-1), when it could be told.
+    pub language: Option<String>,
 }
 
 /// Everything discover found.
@@ -73,6 +75,9 @@ pub struct Discovery {
     pub set_aside_as: Option<String>,
     /// The groups.
     pub groups: Vec<Group>,
+    /// Answers per language, most frequent first.
+    #[serde(default)]
+    pub languages: Vec<crate::language::LanguageCount>,
     /// Every input row, in input order (assignments.csv).
     #[serde(skip)]
     pub assignments: Vec<Assignment>,
@@ -222,6 +227,7 @@ pub fn discovery(
                 group_name: groups[*g].name.clone(),
                 score: Some(*score),
                 status: Status::Clustered,
+                language: a.language.clone(),
             },
             None => {
                 let status = set_aside(&a.text)
@@ -235,6 +241,7 @@ pub fn discovery(
                     group_name: set_aside_as.clone().unwrap_or_default(),
                     score: None,
                     status,
+                    language: a.language.clone(),
                 }
             }
         })
@@ -247,6 +254,13 @@ pub fn discovery(
         set_aside: set_aside_counts,
         set_aside_as,
         groups,
+        languages: crate::language::tally(
+            &answers
+                .rows
+                .iter()
+                .map(|a| a.language.clone())
+                .collect::<Vec<_>>(),
+        ),
         assignments,
     }
 }

@@ -1,6 +1,6 @@
-//! BERT encoder forward on tch with fused ops (one QKV matmul, flash attention, `gelu`,
-//! `layer_norm`) over the same weights rust-bert loads; rust-bert's own forward stays as the
-//! reference.
+//! BERT-family encoder forward (BERT, XLM-RoBERTa) on tch with fused ops (one QKV matmul,
+//! flash attention, `gelu`, `layer_norm`) over the weights of a sentence-transformers folder;
+//! rust-bert's own forward stays as the reference for BERT.
 //!
 //! A text's vector does not depend on the batch it is encoded in, to the bit: BLAS and the
 //! attention kernels round differently for different row counts and padded lengths, so every
@@ -17,9 +17,21 @@ use tch::{Device, Kind, Tensor};
 use crate::error::{Error, InputError, Result};
 use crate::fsio;
 
-/// The shape fields of a BERT `config.json`.
+/// The shape fields of a BERT-family `config.json`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct BertShape {
+    /// `bert`, `xlm-roberta`, `roberta`, … (decides where position ids start).
+    #[serde(default = "default_type")]
+    pub model_type: String,
+    /// Vocabulary size.
+    #[serde(default)]
+    pub vocab_size: i64,
+    /// Rows of the position table.
+    #[serde(default = "default_positions")]
+    pub max_position_embeddings: i64,
+    /// Padding token id (RoBERTa-style models count positions from it).
+    #[serde(default)]
+    pub pad_token_id: i64,
     /// Width of the hidden states.
     pub hidden_size: i64,
     /// Attention heads per layer.
@@ -33,6 +45,20 @@ pub struct BertShape {
     #[serde(default = "default_act")]
     pub hidden_act: String,
 }
+
+fn default_type() -> String {
+    "bert".into()
+}
+
+fn default_positions() -> i64 {
+    512
+}
+
+/// Model types whose position ids start after the padding id, as in fairseq's RoBERTa.
+const ROBERTA_LIKE: &[&str] = &["roberta", "xlm-roberta", "camembert", "xlm-roberta-xl"];
+
+/// Model types the encoder runs (the same layer layout as BERT).
+const SUPPORTED: &[&str] = &["bert", "roberta", "xlm-roberta", "camembert"];
 
 fn default_eps() -> f64 {
     1e-12
@@ -54,17 +80,50 @@ impl BertShape {
                 "run scripts/setup.sh to reinstall the model",
             )
         })?;
-        if shape.hidden_act != "gelu" || shape.hidden_size % shape.num_attention_heads != 0 {
+        let known = SUPPORTED.contains(&shape.model_type.as_str());
+        if !known
+            || shape.hidden_act != "gelu"
+            || shape.num_attention_heads <= 0
+            || shape.hidden_size % shape.num_attention_heads != 0
+        {
             return Err(InputError::file(
                 path,
                 None,
-                "unsupported BERT configuration (needs exact GELU and hidden size divisible by heads)",
-                "use the all-MiniLM-L6-v2 model installed by scripts/setup.sh",
+                format!(
+                    "unsupported encoder (model_type \"{}\", hidden_act \"{}\"): codeframe runs \
+                     BERT-family encoders (bert, roberta, xlm-roberta, camembert) with exact GELU",
+                    shape.model_type, shape.hidden_act
+                ),
+                "pass --model with a sentence-transformers folder of a BERT or XLM-RoBERTa model",
             )
             .into());
         }
         Ok(shape)
     }
+
+    /// The position id of a text's first token: 0 for BERT, padding id + 1 for RoBERTa-style
+    /// models.
+    pub fn position_offset(&self) -> i64 {
+        if ROBERTA_LIKE.contains(&self.model_type.as_str()) {
+            self.pad_token_id + 1
+        } else {
+            0
+        }
+    }
+
+    /// Most tokens a text can have, special tokens included.
+    pub fn max_tokens(&self) -> usize {
+        (self.max_position_embeddings - self.position_offset()).max(1) as usize
+    }
+}
+
+/// How token states become one vector per text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pooling {
+    /// Mean of the text's token states.
+    Mean,
+    /// The first token's state.
+    Cls,
 }
 
 struct Layer {
@@ -85,6 +144,7 @@ struct Layer {
 /// A BERT encoder ready to run.
 pub struct BertEncoder {
     shape: BertShape,
+    pooling: Pooling,
     word: Tensor,
     position: Tensor,
     token_type0: Tensor,
@@ -94,14 +154,19 @@ pub struct BertEncoder {
 }
 
 impl BertEncoder {
-    /// Builds the encoder from named tensors (rust-bert's variable names), cast to `kind`.
+    /// Builds the encoder from named tensors (Hugging Face names, with or without a `bert.` /
+    /// `roberta.` prefix), cast to `kind`.
     pub fn new(
         named: Vec<(String, Tensor)>,
         shape: BertShape,
+        pooling: Pooling,
         kind: Kind,
         device: Device,
     ) -> Result<Self> {
-        let mut map: HashMap<String, Tensor> = named.into_iter().collect();
+        let mut map: HashMap<String, Tensor> = named
+            .into_iter()
+            .map(|(name, t)| (strip_prefix(&name).to_string(), t))
+            .collect();
         let mut take = |name: &str| -> Result<Tensor> {
             map.remove(name)
                 .map(|t| t.to_device(device).to_kind(kind))
@@ -143,6 +208,7 @@ impl BertEncoder {
         }
         Ok(BertEncoder {
             shape,
+            pooling,
             word,
             position,
             token_type0,
@@ -183,17 +249,30 @@ impl BertEncoder {
             );
         }
         let real = x.narrow(0, 0, batch.tokens).to_kind(Kind::Float);
-        let sum = Tensor::zeros([batch.texts, h], (Kind::Float, real.device())).index_add(
-            0,
-            &batch.rows_of_tokens,
-            &real,
-        );
-        let mean = sum / batch.lengths.unsqueeze(1);
-        let norm = mean
+        let pooled =
+            match self.pooling {
+                Pooling::Mean => {
+                    let sum = Tensor::zeros([batch.texts, h], (Kind::Float, real.device()))
+                        .index_add(0, &batch.rows_of_tokens, &real);
+                    sum / batch.lengths.unsqueeze(1)
+                }
+                Pooling::Cls => real.index_select(0, &batch.first_rows),
+            };
+        let norm = pooled
             .norm_scalaropt_dim(2, [1i64].as_slice(), true)
             .clamp_min(1e-12);
-        mean / norm
+        pooled / norm
     }
+}
+
+/// A tensor name without the model-class prefix some exports carry (`bert.`, `roberta.`).
+fn strip_prefix(name: &str) -> &str {
+    for p in ["bert.", "roberta.", "xlm_roberta.", "model."] {
+        if let Some(rest) = name.strip_prefix(p) {
+            return rest;
+        }
+    }
+    name
 }
 
 /// Token rows per dense-layer matmul. BLAS picks its kernels and its split of the work by the
@@ -235,13 +314,15 @@ pub struct PackedBatch {
     ids: Tensor,
     positions: Tensor,
     rows_of_tokens: Tensor,
+    first_rows: Tensor,
     lengths: Tensor,
     groups: Vec<Group>,
 }
 
 impl PackedBatch {
-    /// Packs token-id sequences (each non-empty) for `device`.
-    pub fn new(seqs: &[&[i64]], device: Device) -> Self {
+    /// Packs token-id sequences (each non-empty) for `device`; positions count from
+    /// `position_offset` ([`BertShape::position_offset`]).
+    pub fn new(seqs: &[&[i64]], position_offset: i64, device: Device) -> Self {
         let mut order: Vec<usize> = (0..seqs.len()).collect();
         order.sort_by(|&a, &b| seqs[b].len().cmp(&seqs[a].len()).then(a.cmp(&b)));
         let total: usize = seqs.iter().map(|s| s.len()).sum();
@@ -250,6 +331,7 @@ impl PackedBatch {
         let mut ids = Vec::with_capacity(padded);
         let mut positions = Vec::with_capacity(padded);
         let mut rows_of_tokens = Vec::with_capacity(total);
+        let mut first_rows = vec![0i64; seqs.len()];
         let mut groups: Vec<Group> = Vec::new();
         for &r in &order {
             let s = seqs[r];
@@ -262,8 +344,9 @@ impl PackedBatch {
                     len,
                 }),
             }
+            first_rows[r] = ids.len() as i64;
             ids.extend_from_slice(s);
-            positions.extend(0..len);
+            positions.extend(position_offset..position_offset + len);
             rows_of_tokens.extend(std::iter::repeat_n(r as i64, s.len()));
         }
         // Filler rows: token 0 at position 0; attention and pooling never read them.
@@ -277,6 +360,7 @@ impl PackedBatch {
             ids: t(&ids),
             positions: t(&positions),
             rows_of_tokens: t(&rows_of_tokens),
+            first_rows: t(&first_rows),
             lengths: Tensor::from_slice(&lengths).to_device(device),
             groups,
         }

@@ -20,6 +20,7 @@ pub fn record() -> ModelRecord {
     ModelRecord {
         name: "fake/word-hash".into(),
         checksum: sha256_hex(b"fake word hash v1"),
+        prefix: String::new(),
     }
 }
 

@@ -6,14 +6,16 @@
 //! what is left in chunks, storing each chunk in the cache as soon as it is embedded, and
 //! restores the input order.
 
+pub mod align;
 pub mod bert;
 pub mod cache;
 pub mod cpu;
 #[cfg(test)]
 pub mod fake;
-pub mod minilm;
 pub mod model_dir;
+pub mod sentence;
 pub mod spec;
+pub mod st_folder;
 pub mod tfidf;
 
 use std::collections::HashMap;
@@ -27,7 +29,7 @@ use crate::error::{Error, Result};
 use crate::progress::Progress;
 
 pub use cache::Cache;
-pub use minilm::{MiniLm, MiniLmOptions};
+pub use sentence::{SentenceModel, SentenceOptions};
 pub use tfidf::Tfidf;
 
 /// Numeric precision of the model's forward pass.

@@ -37,11 +37,14 @@ pub fn model_checksum(spec: &ModelSpec) -> String {
     sha256_hex(spec.checksums.as_bytes())
 }
 
-/// The default folder: `$CODEFRAME_MODEL_DIR`, else `models/<folder>` of the checkout the binary
-/// was built in (found from the executable's path), else of the working directory.
+/// The default folder: for the English model `$CODEFRAME_MODEL_DIR` when set; else
+/// `models/<folder>` of the checkout the binary was built in (found from the executable's
+/// path), else of the working directory.
 pub fn default_dir(spec: &ModelSpec) -> PathBuf {
-    if let Some(d) = std::env::var_os("CODEFRAME_MODEL_DIR") {
-        return PathBuf::from(d);
+    if spec.folder == super::spec::MINILM.folder {
+        if let Some(d) = std::env::var_os("CODEFRAME_MODEL_DIR") {
+            return PathBuf::from(d);
+        }
     }
     if let Ok(exe) = std::env::current_exe() {
         for up in exe.ancestors().skip(1).take(4) {

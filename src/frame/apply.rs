@@ -33,6 +33,8 @@ pub struct Coded {
     pub codes: Vec<usize>,
     /// Candidate new code (1-based) of a below-threshold answer.
     pub candidate: Option<usize>,
+    /// The answer's language (ISO 639-1), when it could be told.
+    pub language: Option<String>,
 }
 
 /// A candidate new code: below-threshold answers that group together.
@@ -126,6 +128,7 @@ pub fn code_rows(
                 .unwrap_or(Status::NonSubstantive),
             codes: Vec::new(),
             candidate: None,
+            language: a.language.clone(),
         })
         .collect();
     let all_scores = frame.classifier.scores_batch(vectors)?;
@@ -191,7 +194,7 @@ pub fn summarise(
         *status.entry(r.status).or_insert(0) += 1;
         match (r.code, r.status) {
             (Some(c), Status::Coded) => coded[c] += 1,
-            (Some(c), Status::BelowThreshold) => suggested[c] += 1,
+            (Some(c), Status::BelowThreshold | Status::UnsupportedLanguage) => suggested[c] += 1,
             _ => {}
         }
     }

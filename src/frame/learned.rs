@@ -44,8 +44,11 @@ pub struct FrameModel {
     pub name: String,
     /// Checksum over the model's files; `apply` refuses any other.
     pub checksum: String,
-    /// f32 or bf16.
+    /// f32, bf16 or int8.
     pub precision: String,
+    /// Prompt prefix put before every text.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub prefix: String,
 }
 
 /// Cross-validated figures of the chosen classifier.
@@ -290,6 +293,7 @@ mod tests {
                 name: "m".into(),
                 checksum: "c".into(),
                 precision: "f32".into(),
+                prefix: String::new(),
             },
             training: None,
             codes_placeholders: false,

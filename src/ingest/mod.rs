@@ -33,6 +33,8 @@ pub struct Answer {
     pub id: String,
     /// The answer text, as written.
     pub text: String,
+    /// Its language (ISO 639-1), once told ([`crate::language`]); `None` when undetermined.
+    pub language: Option<String>,
 }
 
 /// All rows of one input file.
@@ -202,6 +204,7 @@ pub fn answers_from_table(table: Table, opts: &ReadOptions) -> Result<Answers, I
             line: r.line,
             id,
             text: r.fields.get(text_idx).cloned().unwrap_or_default(),
+            language: None,
         })
         .collect();
     Ok(Answers {

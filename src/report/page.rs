@@ -114,6 +114,26 @@ fn status_counts<'a>(statuses: impl Iterator<Item = &'a Status>) -> Vec<(String,
     m.into_iter().map(|(s, n)| (s.to_string(), n)).collect()
 }
 
+/// Answers per language, most frequent first, the undetermined last; none when no answer's
+/// language was told (a run from before languages were told).
+fn language_counts<'a>(
+    languages: impl Iterator<Item = &'a Option<String>>,
+) -> Vec<(String, usize)> {
+    let all: Vec<Option<String>> = languages.cloned().collect();
+    if all.iter().all(Option::is_none) {
+        return Vec::new();
+    }
+    crate::language::tally(&all)
+        .into_iter()
+        .map(|c| {
+            (
+                c.language.unwrap_or_else(|| "undetermined".into()),
+                c.answers,
+            )
+        })
+        .collect()
+}
+
 /// The page of a discover run. `map` holds (row, place) for each grouped answer.
 pub fn discover_page(
     d: &Discovery,
@@ -172,6 +192,7 @@ pub fn discover_page(
         generated_by: format!("codeframe {}", manifest.version),
         rows_total: d.rows,
         status_counts: status_counts(d.assignments.iter().map(|a| &a.status)),
+        languages: language_counts(d.assignments.iter().map(|a| &a.language)),
         groups,
         points,
         base: base_text(&freq),
@@ -291,6 +312,7 @@ pub fn apply_page(
         generated_by: format!("codeframe {}", manifest.version),
         rows_total: app.rows.len(),
         status_counts: status_counts(app.rows.iter().map(|r| &r.status)),
+        languages: language_counts(app.rows.iter().map(|r| &r.language)),
         groups,
         points,
         candidates,

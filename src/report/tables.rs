@@ -247,7 +247,15 @@ impl Frequencies {
 pub fn discover_assignments(d: &Discovery) -> Sheet {
     Sheet {
         name: "assignments",
-        header: vec!["id", "text", "group", "group_name", "score", "status"],
+        header: vec![
+            "id",
+            "text",
+            "group",
+            "group_name",
+            "score",
+            "status",
+            "language",
+        ],
         rows: d
             .assignments
             .iter()
@@ -259,6 +267,7 @@ pub fn discover_assignments(d: &Discovery) -> Sheet {
                     a.group_name.clone(),
                     a.score.map(|s| format!("{s:.4}")).unwrap_or_default(),
                     a.status.to_string(),
+                    a.language.clone().unwrap_or_default(),
                 ]
             })
             .collect(),
@@ -266,7 +275,7 @@ pub fn discover_assignments(d: &Discovery) -> Sheet {
 }
 
 /// The columns of an apply's assignments.csv.
-pub const APPLY_ASSIGNMENT_COLUMNS: [&str; 9] = [
+pub const APPLY_ASSIGNMENT_COLUMNS: [&str; 10] = [
     "id",
     "text",
     "code",
@@ -276,6 +285,7 @@ pub const APPLY_ASSIGNMENT_COLUMNS: [&str; 9] = [
     "status",
     "codes",
     "candidate",
+    "language",
 ];
 
 /// Apply's assignments.csv: every row, input order.
@@ -303,6 +313,7 @@ pub fn apply_assignments(app: &Application) -> Sheet {
                         .collect::<Vec<_>>()
                         .join("; "),
                     r.candidate.map(|c| c.to_string()).unwrap_or_default(),
+                    r.language.clone().unwrap_or_default(),
                 ]
             })
             .collect(),

@@ -40,7 +40,18 @@ impl Store {
                     let status = crate::ingest::substantive::set_aside(&ans.text)
                         .map(|s| s.status())
                         .unwrap_or(Status::Clustered);
-                    insert_answer(&tx, row, &ans.id, &ans.text, status, None, None)?;
+                    insert_answer(
+                        &tx,
+                        NewAnswer {
+                            row,
+                            id: &ans.id,
+                            text: &ans.text,
+                            status,
+                            suggestion: None,
+                            confidence: None,
+                            language: ans.language.as_deref(),
+                        },
+                    )?;
                 }
                 frame_codes(&tx, f, q)?;
             }
@@ -54,25 +65,29 @@ impl Store {
     }
 }
 
-fn insert_answer(
-    tx: &Transaction,
+/// One answer as the store first holds it.
+struct NewAnswer<'a> {
     row: usize,
-    id: &str,
-    text: &str,
+    id: &'a str,
+    text: &'a str,
     status: Status,
     suggestion: Option<i64>,
     confidence: Option<f32>,
-) -> Result<(), StoreError> {
+    language: Option<&'a str>,
+}
+
+fn insert_answer(tx: &Transaction, a: NewAnswer) -> Result<(), StoreError> {
     tx.execute(
-        "INSERT INTO answers(row, id, text, status, suggestion, confidence)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO answers(row, id, text, status, suggestion, confidence, language)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
-            row as i64,
-            id,
-            text,
-            status.as_str(),
-            suggestion,
-            confidence.map(f64::from)
+            a.row as i64,
+            a.id,
+            a.text,
+            a.status.as_str(),
+            a.suggestion,
+            a.confidence.map(f64::from),
+            a.language
         ],
     )?;
     Ok(())
@@ -192,8 +207,20 @@ fn discovery(
             Some(g) => group_code.get(g - 1).copied(),
             None => nonanswer,
         };
-        insert_answer(tx, row, &a.id, &a.text, a.status, code, a.score)?;
-        if code.is_some() {
+        insert_answer(
+            tx,
+            NewAnswer {
+                row,
+                id: &a.id,
+                text: &a.text,
+                status: a.status,
+                suggestion: code,
+                confidence: a.score,
+                language: a.language.as_deref(),
+            },
+        )?;
+        // A group in a language the model does not cover stays a suggestion.
+        if code.is_some() && a.status != Status::UnsupportedLanguage {
             machine(tx, row, code)?;
         }
     }
@@ -242,7 +269,18 @@ fn application(tx: &Transaction, app: &Application) -> Result<(), StoreError> {
     }
     for (row, r) in app.rows.iter().enumerate() {
         let code = r.code.and_then(|c| code_of.get(c).copied());
-        insert_answer(tx, row, &r.id, &r.text, r.status, code, r.confidence)?;
+        insert_answer(
+            tx,
+            NewAnswer {
+                row,
+                id: &r.id,
+                text: &r.text,
+                status: r.status,
+                suggestion: code,
+                confidence: r.confidence,
+                language: r.language.as_deref(),
+            },
+        )?;
         if let Some(c) = r.candidate {
             tx.execute(
                 "UPDATE answers SET candidate = ?1 WHERE row = ?2",

@@ -49,6 +49,7 @@ fn answers(texts: &[&str]) -> Answers {
                 line: i as u64 + 2,
                 id: format!("a{}", i + 1),
                 text: t.to_string(),
+                language: None,
             })
             .collect(),
         warnings: vec![],

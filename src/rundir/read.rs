@@ -229,6 +229,14 @@ pub fn read_table(path: &Path) -> Result<Table> {
     Ok(t)
 }
 
+/// Columns an assignments table may lack.
+const OPTIONAL: &[&str] = &["language"];
+
+/// The language cell: `None` when empty.
+fn language_of(c: &Cols, r: &Record) -> Option<String> {
+    Some(c.get(r, "language").to_string()).filter(|l| !l.is_empty())
+}
+
 /// The cells of one row by column name.
 struct Cols<'a> {
     table: &'a Table,
@@ -240,6 +248,12 @@ impl<'a> Cols<'a> {
         let mut index = HashMap::new();
         for w in wanted {
             index.insert(*w, table.column(w, "report")?);
+        }
+        // Columns later versions added; an older run reads them as empty.
+        for w in OPTIONAL {
+            if let Some(i) = table.headers.iter().position(|h| h == w) {
+                index.insert(*w, i);
+            }
         }
         Ok(Cols { table, index })
     }
@@ -280,13 +294,20 @@ fn discover_rows(t: &Table, _: RunKind) -> Result<Vec<Assignment>> {
                 group_name: c.get(r, "group_name").to_string(),
                 score: c.get(r, "score").parse().ok(),
                 status: status_of(&c, r)?,
+                language: language_of(&c, r),
             })
         })
         .collect()
 }
 
 fn apply_rows(t: &Table, s: &ApplySummary) -> Result<Vec<Coded>> {
-    let c = Cols::new(t, &crate::report::tables::APPLY_ASSIGNMENT_COLUMNS)?;
+    let required = &crate::report::tables::APPLY_ASSIGNMENT_COLUMNS;
+    let required: Vec<&str> = required
+        .iter()
+        .copied()
+        .filter(|c| !OPTIONAL.contains(c))
+        .collect();
+    let c = Cols::new(t, &required)?;
     let by_id: HashMap<&str, usize> = s
         .codes
         .iter()
@@ -324,6 +345,7 @@ fn apply_rows(t: &Table, s: &ApplySummary) -> Result<Vec<Coded>> {
                 status: status_of(&c, r)?,
                 codes,
                 candidate: c.get(r, "candidate").parse().ok(),
+                language: language_of(&c, r),
             })
         })
         .collect()

@@ -29,6 +29,9 @@ pub struct RunReport {
     pub rows_total: usize,
     /// e.g. `[("clustered", 76), ("non-substantive", 3)]`.
     pub status_counts: Vec<(String, usize)>,
+    /// Answers per language, e.g. `[("en", 63), ("de", 3), ("undetermined", 9)]`; shown when
+    /// any language was told.
+    pub languages: Vec<(String, usize)>,
     /// Groups (discover) or codes (apply), largest first.
     pub groups: Vec<ReportGroup>,
     /// 2-D map of answers.
@@ -274,6 +277,19 @@ fn render_header(out: &mut String, r: &RunReport, title: &str) {
     if !r.status_counts.is_empty() {
         out.push_str("<ul class=\"status\" aria-label=\"Rows by status\">");
         for (name, n) in &r.status_counts {
+            put!(
+                out,
+                "<li><span>{}</span> <b>{}</b> <small>{}</small></li>",
+                esc(name),
+                n,
+                pct(share_of(*n, r.rows_total))
+            );
+        }
+        out.push_str("</ul>\n");
+    }
+    if !r.languages.is_empty() {
+        out.push_str("<ul class=\"status\" aria-label=\"Answers by language\"><li><span>Languages</span></li>");
+        for (name, n) in &r.languages {
             put!(
                 out,
                 "<li><span>{}</span> <b>{}</b> <small>{}</small></li>",

@@ -29,6 +29,11 @@ fn small() -> RunReport {
         generated_by: "codeframe 0.1.0".into(),
         rows_total: 10,
         status_counts: vec![("clustered".into(), 8), ("non-substantive".into(), 2)],
+        languages: vec![
+            ("en".into(), 7),
+            ("de".into(), 1),
+            ("undetermined".into(), 2),
+        ],
         groups: vec![group("AI tools", 5, 0.5), group("Statistics", 3, 0.3)],
         points: vec![
             MapPoint {

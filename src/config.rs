@@ -234,13 +234,12 @@ pub fn model_choice(
         }
         return Ok((None, path.to_path_buf()));
     }
-    let names: Vec<&str> = models::MODELS.iter().map(|m| m.name).collect();
     Err(InputError::flag(
         format!("--model {name}: no model has that name and no folder has that path"),
         format!(
             "pass one of {} (codeframe model list shows what is installed), or a \
              sentence-transformers folder",
-            names.join(", ")
+            models::names()
         ),
     ))
 }
@@ -923,10 +922,9 @@ pub fn model_folder(
     let spec = match name {
         None => &MINILM,
         Some(n) => models::named(n).ok_or_else(|| {
-            let names: Vec<&str> = models::MODELS.iter().map(|m| m.name).collect();
             InputError::flag(
                 format!("--model {n}: no installed model has that name"),
-                format!("pass one of {}", names.join(", ")),
+                format!("pass one of {}", models::names()),
             )
         })?,
     };

@@ -35,19 +35,12 @@ enum FrameSource {
 pub fn run(s: &ApplySettings, build: BuildEmbedder, progress: &Progress) -> Result<Application> {
     let (source, embedding) = read_frame(s, progress)?;
     let mut answers = read_answers(&s.input, &s.columns, progress)?;
-    let embedding = match source {
-        FrameSource::ZeroShot(..) => {
-            super::tell_languages(&mut answers, &embedding, "apply", progress)
-        }
-        // A learned frame fixes its model: answers it does not cover go to review.
-        FrameSource::Learned(_) => {
-            let fixed = crate::embed::spec::EmbedderSpec {
-                model_given: true,
-                ..embedding
-            };
-            super::tell_languages(&mut answers, &fixed, "apply", progress)
-        }
+    // A learned frame fixes its model: answers it does not cover go to review.
+    let fixed = crate::embed::spec::EmbedderSpec {
+        model_given: embedding.model_given || matches!(source, FrameSource::Learned(_)),
+        ..embedding
     };
+    let embedding = super::tell_languages(&mut answers, &fixed, "apply", progress);
     let earlier = match &s.previous {
         Some(dir) => Some(previous_run(dir)?),
         None => None,

@@ -97,6 +97,11 @@ pub const SWITCH_PER_MILLE: usize = 10;
 /// Every model codeframe knows; the first is the default.
 pub const MODELS: &[&ModelSpec] = &[&MINILM, &E5_SMALL];
 
+/// The command-line names of every known model, for messages.
+pub fn names() -> String {
+    MODELS.iter().map(|m| m.name).collect::<Vec<_>>().join(", ")
+}
+
 /// The installed model called `name` (its command-line or published name, any case).
 pub fn named(name: &str) -> Option<&'static ModelSpec> {
     MODELS.iter().copied().find(|m| {
@@ -184,7 +189,7 @@ impl EmbedderSpec {
     /// published name, or a folder by its path. Left alone when neither is found (the caller's
     /// model check then names both).
     pub fn with_recorded_model(self, name: &str) -> Self {
-        if let Some(spec) = MODELS.iter().copied().find(|m| m.published == name) {
+        if let Some(spec) = named(name) {
             let dir = super::model_dir::default_dir(spec);
             return self.with_model(Some(spec), dir);
         }

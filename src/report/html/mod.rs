@@ -276,31 +276,29 @@ fn render_header(out: &mut String, r: &RunReport, title: &str) {
     }
     if !r.status_counts.is_empty() {
         out.push_str("<ul class=\"status\" aria-label=\"Rows by status\">");
-        for (name, n) in &r.status_counts {
-            put!(
-                out,
-                "<li><span>{}</span> <b>{}</b> <small>{}</small></li>",
-                esc(name),
-                n,
-                pct(share_of(*n, r.rows_total))
-            );
-        }
-        out.push_str("</ul>\n");
+        render_counts(out, &r.status_counts, r.rows_total);
     }
     if !r.languages.is_empty() {
-        out.push_str("<ul class=\"status\" aria-label=\"Answers by language\"><li><span>Languages</span></li>");
-        for (name, n) in &r.languages {
-            put!(
-                out,
-                "<li><span>{}</span> <b>{}</b> <small>{}</small></li>",
-                esc(name),
-                n,
-                pct(share_of(*n, r.rows_total))
-            );
-        }
-        out.push_str("</ul>\n");
+        out.push_str(
+            "<ul class=\"status\" aria-label=\"Answers by language\"><li><span>Languages</span></li>",
+        );
+        render_counts(out, &r.languages, r.rows_total);
     }
     out.push_str("</header>\n");
+}
+
+/// The items of a count list (name, count, share of the rows) and its closing tag.
+fn render_counts(out: &mut String, counts: &[(String, usize)], total: usize) {
+    for (name, n) in counts {
+        put!(
+            out,
+            "<li><span>{}</span> <b>{}</b> <small>{}</small></li>",
+            esc(name),
+            n,
+            pct(share_of(*n, total))
+        );
+    }
+    out.push_str("</ul>\n");
 }
 
 /// Horizontal bar chart in the style of a survey report figure. All labels

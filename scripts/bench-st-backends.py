@@ -4,6 +4,7 @@
 usage: bench-st-backends.py --data FILE [--column text] [--n N] --model DIR [--model DIR2 ...]
                             [--batch-sizes 32[,128]] [--threads T] [--reps R]
                             [--quant-config avx512_vnni|avx2|avx512|arm64] [--cache DIR]
+                            [--codeframe BIN [--precisions f32,int8]]
 
 For each model folder it times `encode` with three backends:
   torch      the folder as it is, float32;
@@ -12,6 +13,12 @@ For each model folder it times `encode` with three backends:
              int8: int8 weights, activations quantised per tensor at run time).
 The quantisation config follows the CPU: avx512_vnni where /proc/cpuinfo lists avx512_vnni,
 otherwise avx2 (arm64 on ARM); --quant-config overrides it.
+
+With --codeframe, `codeframe embed --no-cache --model DIR --precision P` runs in the same
+repetitions for each precision P, timed end to end (process start, model load, int8
+calibration, CSV read, tokenisation, embedding, writing the .npy): a conservative figure beside
+sentence-transformers' encode alone. The texts are distinct (codeframe embeds a repeated text
+once; sentence-transformers would not), so both encode the same work.
 
 Exported models are kept under --cache/<model folder name>/ (default out/st-onnx, git-ignored),
 so reruns skip the export. Load and export time are not timed; each backend encodes 64 texts
@@ -72,7 +79,7 @@ def read_texts(path, column, n):
         reader = csv.DictReader(f)
         if column not in (reader.fieldnames or []):
             sys.exit(f"bench-st-backends: {path} has no column {column!r} (columns: {reader.fieldnames})")
-        texts = [r[column] for r in reader if r[column] and r[column].strip()]
+        texts = list(dict.fromkeys(r[column] for r in reader if r[column] and r[column].strip()))
     if not texts:
         sys.exit(f"bench-st-backends: no texts in column {column!r} of {path}")
     if n and n < len(texts):
@@ -151,7 +158,32 @@ def load_backends(model_dir, cache, quant, threads):
     return models
 
 
+class Codeframe:
+    """`codeframe embed` at one precision, run as a process on the texts written to a CSV."""
+
+    def __init__(self, binary, model_dir, precision, workdir):
+        self.binary, self.model_dir, self.precision, self.workdir = binary, model_dir, precision, workdir
+
+    def encode(self, texts, batch_size=None):
+        import numpy as np
+
+        data = self.workdir / f"texts-{len(texts)}.csv"
+        if not data.exists():
+            with open(data, "w", newline="", encoding="utf-8") as f:
+                w = csv.writer(f)
+                w.writerow(["id", "text"])
+                w.writerows((f"t{i}", t) for i, t in enumerate(texts))
+        out = self.workdir / f"codeframe-{self.precision}.npy"
+        subprocess.run([str(self.binary), "--quiet", "embed", str(data), "--text-column", "text",
+                        "--id-column", "id", "--no-cache", "--model", str(self.model_dir),
+                        "--precision", self.precision, "--out", str(out)], check=True)
+        v = np.load(out).astype(np.float32)
+        return v / np.linalg.norm(v, axis=1, keepdims=True).clip(1e-12)
+
+
 def encode(model, texts, batch_size):
+    if isinstance(model, Codeframe):
+        return model.encode(texts)
     return model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
                         convert_to_numpy=True, show_progress_bar=False)
 
@@ -162,9 +194,17 @@ def bench_model(model_dir, texts, args, quant):
     cache = Path(args.cache) / model_dir.name
     cache.mkdir(parents=True, exist_ok=True)
     models = load_backends(model_dir, cache, quant, args.threads)
+    if args.codeframe:
+        work = cache / "codeframe"
+        work.mkdir(exist_ok=True)
+        for p in args.precisions.split(","):
+            models[f"codeframe {p}"] = ("end to end", Codeframe(Path(args.codeframe).resolve(), model_dir, p, work))
     st = models["torch"][1]
     prompt = st.prompts.get(st.default_prompt_name, "") if st.default_prompt_name else ""
     for name, (_, m) in models.items():
+        if isinstance(m, Codeframe):
+            encode(m, texts[:WARMUP_TEXTS], None)
+            continue
         # The prompt must come from the folder's own config on every backend, or the
         # comparison would be between different inputs.
         p = m.prompts.get(m.default_prompt_name, "") if m.default_prompt_name else ""
@@ -214,6 +254,8 @@ def main():
     ap.add_argument("--quant-config", choices=["avx512_vnni", "avx512", "avx2", "arm64"],
                     help="onnxruntime int8 config (default: from the CPU flags)")
     ap.add_argument("--cache", default=str(REPO / "out" / "st-onnx"), help="exported models (default out/st-onnx)")
+    ap.add_argument("--codeframe", help="codeframe binary to time beside the backends (end to end)")
+    ap.add_argument("--precisions", default="f32,int8", help="codeframe precisions (default f32,int8)")
     args = ap.parse_args()
     args.batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
 

@@ -8,10 +8,12 @@
 # dataset with a data.csv but the multilingual sib200_eu, and nhs_fft_phase1:sub);
 # KS="labels 5 10 20 40 80" sets the numbers of groups ("labels": the dataset's number of labels;
 # the default); SEEDS="42 1" the seeds (default 42), each passed to discover and to KMeans;
-# ANCHORS=st-kmeans,tfidf-kmeans,bertopic picks anchors; METHODS="umap kmeans kmeans-ward" picks
+# ANCHORS=st-kmeans,tfidf-kmeans,bertopic picks anchors (none: no anchors); METHODS="umap kmeans kmeans-ward" picks
 # codeframe's clustering methods (default: the default method, no --method). CACHE=1 embeds each
 # dataset into an embedding cache first (untimed), so codeframe's seconds are then clustering
 # and I/O only (marked "vectors cached"); by default every run embeds from scratch.
+# MODEL=multilingual-e5-small (or a folder) embeds with another model (default: the installed
+# English model); PRECISION=f32|bf16|int8.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARED=../shared/datasets
@@ -25,6 +27,8 @@ METHODS=${METHODS:-default}
 KS=${KS:-labels}
 SEEDS=${SEEDS:-42}
 CACHE=${CACHE:-0}
+MODEL_FLAG=(); MODEL_LABEL=""
+if [ -n "${MODEL:-}" ]; then MODEL_FLAG=(--model "$MODEL"); MODEL_LABEL="$MODEL, "; fi
 mkdir -p "$OUT"
 BIN=target/release/codeframe
 if [ -z "${DATASETS:-}" ]; then
@@ -52,17 +56,17 @@ for spec in $DATASETS; do
     cache=(--cache-dir "$OUT/cache")
     notes="vectors cached"
     "$BIN" --quiet embed "$data" --text-column text --id-column id --precision "$PRECISION" "${cache[@]}" \
-      --out "$OUT/${spec/:/-}.npy"
+      "${MODEL_FLAG[@]}" --out "$OUT/${spec/:/-}.npy"
   fi
   for seed in $SEEDS; do
     for k in $ks; do
       for method in $METHODS; do
         dir=$OUT/${spec/:/-}-$method-k$k-s$seed
-        flag=(); label="codeframe discover ($PRECISION)"
-        if [ "$method" != default ]; then flag=(--method "$method"); label="codeframe discover --method $method ($PRECISION)"; fi
+        flag=(); label="codeframe discover ($MODEL_LABEL$PRECISION)"
+        if [ "$method" != default ]; then flag=(--method "$method"); label="codeframe discover --method $method ($MODEL_LABEL$PRECISION)"; fi
         start=$(date +%s.%N)
         "$BIN" --quiet discover "$data" --text-column text --id-column id --k "$k" --seed "$seed" \
-          "${flag[@]}" --precision "$PRECISION" "${cache[@]}" --out "$dir"
+          "${flag[@]}" --precision "$PRECISION" "${cache[@]}" "${MODEL_FLAG[@]}" --out "$dir"
         secs=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$start" "$(date +%s.%N)")
         "$BIN" --quiet evaluate --pred "$dir/assignments.csv" --pred-column group --gold "$data" \
           --gold-column label --mode groups --out "$dir/evaluation.json"
@@ -76,6 +80,7 @@ PY
       done
     done
   done
+  [ "$ANCHORS" = none ] && continue
   .venv-bench/bin/python scripts/eval_anchors.py "$data" models/all-MiniLM-L6-v2 "$ANCHORS" \
     "$(echo $ks | tr ' ' ',')" "$(echo $SEEDS | tr ' ' ',')" 2>/dev/null |
     python3 -c "

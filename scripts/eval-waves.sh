@@ -5,6 +5,9 @@
 # LogisticRegression() on the same split and model files (scripts/eval_waves.py). Then the ECCP
 # survey: leave-one-out figures of `fit --folds loo`, and zero-shot coding from the frame alone.
 # DATASETS="nhs_fft_phase1 nhs_fft_phase1:sub banking77 stackoverflow searchsnippets" by default.
+# PRECISION=f32|bf16|int8 and MODEL=NAME|DIR pass --precision / --model to fit (apply follows the
+# frame); CACHE=DIR embeds through that cache instead of --no-cache; ANCHORS=none skips the
+# sentence-transformers anchor.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh >&2
@@ -19,6 +22,9 @@ PY=.venv-bench/bin/python
 OUT=${OUT:-out/eval-waves}
 SHARED=../shared/datasets
 mkdir -p "$OUT"
+EMB=(--precision "${PRECISION:-f32}")
+[ -n "${MODEL:-}" ] && EMB+=(--model "$MODEL")
+if [ -n "${CACHE:-}" ]; then CACHE_FLAG=(--cache-dir "$CACHE"); else CACHE_FLAG=(--no-cache); fi
 f3() { python3 -c "import sys; v=sys.argv[1]; print('-' if v in ('None','null','') else f'{float(v):.3f}')" "$1"; }
 echo "| data | fit / apply rows | method | accuracy | macro-F1 | kappa | acc. at 80% coverage | auto-coded share (accuracy) | fit's estimate [95% interval] | seconds |"
 echo "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"
@@ -36,9 +42,9 @@ if [ -d "$SHARED" ]; then
     echo "[eval] $name: fit on $n1 answers, apply to $n2" >&2
     start=$(date +%s.%N)
     "$BIN" --quiet fit "$dir/wave1.csv" --text-column text --label-column label --id-column id \
-      --seed 42 --no-cache --out "$dir/frame.json"
+      --seed 42 "${EMB[@]}" "${CACHE_FLAG[@]}" --out "$dir/frame.json"
     "$BIN" --quiet apply "$dir/frame.json" "$dir/wave2.csv" --text-column text --id-column id \
-      --no-cache --out "$dir/apply"
+      "${CACHE_FLAG[@]}" --out "$dir/apply"
     secs=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$start" "$(date +%s.%N)")
     "$BIN" --quiet evaluate --pred "$dir/apply/assignments.csv" --pred-column code --gold "$dir/wave2.csv" \
       --gold-column label --mode codes --out "$dir/evaluation.json"
@@ -63,6 +69,7 @@ if t.get("auto_coded_share") is not None and t.get("auto_coded_share_ci"):
 print(f"| {sys.argv[3]} | {sys.argv[4]} | codeframe fit + apply ({sys.argv[6]}) | {c['accuracy']:.3f} | "
       f"{c['macro_f1']:.3f} | {c['kappa']:.3f} | {v['acc_at_80']:.3f} | {auto} | {est} | {sys.argv[5]} |")
 PY
+    [ "${ANCHORS:-}" = none ] && continue
     $PY scripts/eval_waves.py anchor "$dir/wave1.csv" "$dir/wave2.csv" models/all-MiniLM-L6-v2 2>/dev/null |
       python3 -c "
 import json, sys

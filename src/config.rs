@@ -133,7 +133,7 @@ pub fn embedder_spec(a: &EmbedFlags) -> Checked<EmbedderSpec> {
     let precision: Precision = a
         .precision
         .parse()
-        .map_err(|e: String| InputError::flag(e, "pass --precision f32 or --precision bf16"))?;
+        .map_err(|e: String| InputError::flag(e, "pass --precision f32, bf16 or int8"))?;
     let device = parse_device(&a.device)?;
     if a.embedder == EmbedderChoice::Minilm {
         check_precision(precision, device, &CpuInfo::detect())?;

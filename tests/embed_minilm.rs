@@ -1,4 +1,4 @@
-//! The real model end to end: golden vector, bf16 against f32, fused forward against
+//! The real model end to end: golden vector, bf16 and int8 against f32, fused forward against
 //! rust-bert's, order restored after length sorting, vectors independent of the batch to the
 //! bit, cache hits, duplicates embedded once.
 
@@ -107,6 +107,40 @@ fn bf16_is_close_to_f32_for_every_bundled_answer() {
 }
 
 #[test]
+fn int8_is_close_to_f32_for_every_bundled_answer_with_both_models() {
+    let mut texts = bundled_texts();
+    texts.extend(texts_of("data/eccp-2020/q7_topics.csv"));
+    texts.extend(texts_of("data/eccp-2020/q8_materials.csv"));
+    texts.retain(|t| !t.trim().is_empty());
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let e5 = codeframe::embed::spec::named("multilingual-e5-small").unwrap();
+    let models = [
+        (Some(&codeframe::embed::spec::MINILM), model_dir()),
+        (Some(e5), root().join("models/multilingual-e5-small")),
+    ];
+    for (spec, dir) in models {
+        let opts = |precision| SentenceOptions {
+            spec,
+            model_dir: dir.clone(),
+            precision,
+            ..SentenceOptions::default()
+        };
+        let f32v = SentenceModel::load(opts(Precision::F32))
+            .unwrap()
+            .embed(&texts, &Progress::silent())
+            .unwrap();
+        let int8 = SentenceModel::load(opts(Precision::Int8))
+            .unwrap()
+            .embed(&texts, &Progress::silent())
+            .unwrap();
+        for (i, text) in texts.iter().enumerate() {
+            let c = cosine(f32v.row(i), int8.row(i));
+            assert!(c >= 0.99, "{}: {text:?}: cosine {c}", dir.display());
+        }
+    }
+}
+
+#[test]
 fn order_is_restored_after_length_sorting() {
     let texts = bundled_texts();
     let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
@@ -162,7 +196,7 @@ fn vectors_do_not_depend_on_the_batch() {
     pool.retain(|t| !t.trim().is_empty());
     let pool: Vec<&str> = pool.iter().map(String::as_str).collect();
     let others = texts_of("data/eccp-2020/q8_materials.csv");
-    for precision in [Precision::F32, Precision::Bf16] {
+    for precision in [Precision::F32, Precision::Bf16, Precision::Int8] {
         let all = load(precision, Forward::Fused)
             .embed(&pool, &Progress::silent())
             .unwrap();

@@ -208,6 +208,7 @@ fn read_frame(
     let f = LearnedFrame::parse(&s.frame, &fsio::read(&s.frame)?)?;
     let mut precision = match f.model.precision.as_str() {
         "bf16" => Precision::Bf16,
+        "int8" => Precision::Int8,
         _ => Precision::F32,
     };
     if precision == Precision::Bf16
@@ -257,6 +258,7 @@ fn zero_shot_frame(
         ))
     })?;
     let labels = describe::frame_labels(f, question, false, embedder)?;
+    let min_cosine = crate::embed::spec::named(&model.name).map_or(0.0, |s| s.zero_shot_min_cosine);
     zero_shot(
         f,
         question,
@@ -267,6 +269,7 @@ fn zero_shot_frame(
             precision: precision.to_string(),
             prefix: model.prefix,
         },
+        min_cosine,
     )
     .map_err(|e| {
         InputError::file(

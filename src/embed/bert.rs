@@ -14,6 +14,7 @@ use std::path::Path;
 use serde::Deserialize;
 use tch::{Device, Kind, Tensor};
 
+use super::int8::{QuantLinear, Scratch};
 use crate::error::{Error, InputError, Result};
 use crate::fsio;
 
@@ -126,20 +127,41 @@ pub enum Pooling {
     Cls,
 }
 
+/// A dense layer's weights: as loaded (f32 or bf16), or int8.
+enum Dense {
+    Float { w: Tensor, b: Tensor },
+    Int8(QuantLinear),
+}
+
+impl Dense {
+    fn apply(&self, x: &Tensor, scratch: &Scratch) -> Tensor {
+        match self {
+            Dense::Float { w, b } => dense(x, w, b),
+            Dense::Int8(q) => q.forward(x, scratch),
+        }
+    }
+}
+
 struct Layer {
-    qkv_w: Tensor,
-    qkv_b: Tensor,
-    out_w: Tensor,
-    out_b: Tensor,
+    qkv: Dense,
+    out: Dense,
     ln1_w: Tensor,
     ln1_b: Tensor,
-    up_w: Tensor,
-    up_b: Tensor,
-    down_w: Tensor,
-    down_b: Tensor,
+    up: Dense,
+    down: Dense,
     ln2_w: Tensor,
     ln2_b: Tensor,
 }
+
+impl Layer {
+    fn denses_mut(&mut self) -> [&mut Dense; 4] {
+        [&mut self.qkv, &mut self.out, &mut self.up, &mut self.down]
+    }
+}
+
+/// Per-channel largest absolute inputs of each dense layer, in forward order, when
+/// calibrating int8.
+type Probe = Option<Vec<Tensor>>;
 
 /// A BERT encoder ready to run.
 pub struct BertEncoder {
@@ -191,17 +213,25 @@ impl BertEncoder {
             let q_b = take(&format!("{p}.attention.self.query.bias"))?;
             let k_b = take(&format!("{p}.attention.self.key.bias"))?;
             let v_b = take(&format!("{p}.attention.self.value.bias"))?;
+            let mut linear = |name: &str| -> Result<Dense> {
+                Ok(Dense::Float {
+                    w: take(&format!("{p}.{name}.weight"))?,
+                    b: take(&format!("{p}.{name}.bias"))?,
+                })
+            };
+            let out = linear("attention.output.dense")?;
+            let up = linear("intermediate.dense")?;
+            let down = linear("output.dense")?;
             layers.push(Layer {
-                qkv_w: Tensor::cat(&[q_w, k_w, v_w], 0).contiguous(),
-                qkv_b: Tensor::cat(&[q_b, k_b, v_b], 0),
-                out_w: take(&format!("{p}.attention.output.dense.weight"))?,
-                out_b: take(&format!("{p}.attention.output.dense.bias"))?,
+                qkv: Dense::Float {
+                    w: Tensor::cat(&[q_w, k_w, v_w], 0).contiguous(),
+                    b: Tensor::cat(&[q_b, k_b, v_b], 0),
+                },
+                out,
                 ln1_w: take(&format!("{p}.attention.output.LayerNorm.weight"))?,
                 ln1_b: take(&format!("{p}.attention.output.LayerNorm.bias"))?,
-                up_w: take(&format!("{p}.intermediate.dense.weight"))?,
-                up_b: take(&format!("{p}.intermediate.dense.bias"))?,
-                down_w: take(&format!("{p}.output.dense.weight"))?,
-                down_b: take(&format!("{p}.output.dense.bias"))?,
+                up,
+                down,
                 ln2_w: take(&format!("{p}.output.LayerNorm.weight"))?,
                 ln2_b: take(&format!("{p}.output.LayerNorm.bias"))?,
             });
@@ -222,25 +252,52 @@ impl BertEncoder {
     /// order the sequences were given to [`PackedBatch::new`]; each row is the same bits
     /// whatever else is in the batch.
     pub fn embed_packed(&self, batch: &PackedBatch) -> Tensor {
+        self.forward(batch, &mut None)
+    }
+
+    /// Turns every dense layer (f32 weights) into int8 with weights of `levels`
+    /// ([`super::int8::weight_levels`]), keeping in f32 the input channels that are largest on the
+    /// calibration batch.
+    pub fn quantize_int8(&mut self, calibration: &PackedBatch, levels: i64) {
+        let mut probe: Probe = Some(Vec::new());
+        let _ = tch::no_grad(|| self.forward(calibration, &mut probe));
+        let absmax = probe.unwrap_or_default();
+        let denses = self.layers.iter_mut().flat_map(|l| l.denses_mut());
+        for (d, stats) in denses.zip(&absmax) {
+            if let Dense::Float { w, b } = &*d {
+                *d = Dense::Int8(QuantLinear::new(w, b, stats, levels));
+            }
+        }
+    }
+
+    fn forward(&self, batch: &PackedBatch, probe: &mut Probe) -> Tensor {
         let h = self.shape.hidden_size;
         let eps = self.shape.layer_norm_eps;
+        let scratch = Scratch::default();
+        let mut apply = |d: &Dense, x: &Tensor| {
+            if let Some(stats) = probe {
+                let real = x.narrow(0, 0, batch.tokens).to_kind(Kind::Float);
+                stats.push(real.abs().amax([0i64].as_slice(), false));
+            }
+            d.apply(x, &scratch)
+        };
         let x = self.word.index_select(0, &batch.ids)
             + self.position.index_select(0, &batch.positions)
             + &self.token_type0;
         let mut x = x.layer_norm([h], Some(&self.emb_ln_w), Some(&self.emb_ln_b), eps, false);
         for layer in &self.layers {
-            let qkv = dense(&x, &layer.qkv_w, &layer.qkv_b);
+            let qkv = apply(&layer.qkv, &x);
             let ctx = batch.attend(&qkv, self.shape.num_attention_heads);
-            let attn = (dense(&ctx, &layer.out_w, &layer.out_b) + &x).layer_norm(
+            let attn = (apply(&layer.out, &ctx) + &x).layer_norm(
                 [h],
                 Some(&layer.ln1_w),
                 Some(&layer.ln1_b),
                 eps,
                 false,
             );
-            let mut up = dense(&attn, &layer.up_w, &layer.up_b);
+            let mut up = apply(&layer.up, &attn);
             let _ = up.gelu_("none");
-            x = (dense(&up, &layer.down_w, &layer.down_b) + &attn).layer_norm(
+            x = (apply(&layer.down, &up) + &attn).layer_norm(
                 [h],
                 Some(&layer.ln2_w),
                 Some(&layer.ln2_b),

@@ -12,6 +12,7 @@ pub mod cache;
 pub mod cpu;
 #[cfg(test)]
 pub mod fake;
+pub mod int8;
 pub mod model_dir;
 pub mod sentence;
 pub mod spec;
@@ -39,6 +40,9 @@ pub enum Precision {
     F32,
     /// bfloat16 weights and activations; pooling in f32.
     Bf16,
+    /// int8 weights and activations in the dense layers (per-row activation scales, a few
+    /// outlier channels in f32); everything else in f32.
+    Int8,
 }
 
 impl fmt::Display for Precision {
@@ -46,6 +50,7 @@ impl fmt::Display for Precision {
         f.write_str(match self {
             Precision::F32 => "f32",
             Precision::Bf16 => "bf16",
+            Precision::Int8 => "int8",
         })
     }
 }
@@ -56,7 +61,8 @@ impl FromStr for Precision {
         match s {
             "f32" => Ok(Precision::F32),
             "bf16" => Ok(Precision::Bf16),
-            _ => Err(format!("unknown precision \"{s}\" (use f32 or bf16)")),
+            "int8" => Ok(Precision::Int8),
+            _ => Err(format!("unknown precision \"{s}\" (use f32, bf16 or int8)")),
         }
     }
 }

@@ -16,6 +16,8 @@ use tch::{Device, Kind, Tensor};
 use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
 
 use super::bert::{BertEncoder, PackedBatch};
+use super::cpu::CpuInfo;
+use super::int8;
 use super::model_dir;
 use super::spec::ModelSpec;
 use super::st_folder::{self, FolderSettings};
@@ -41,7 +43,7 @@ pub struct SentenceOptions {
     pub model_dir: PathBuf,
     /// Where the forward runs.
     pub device: Device,
-    /// f32 or bf16.
+    /// f32, bf16 or int8.
     pub precision: Precision,
     /// Most texts per forward pass.
     pub batch_size: usize,
@@ -123,6 +125,8 @@ pub struct ModelIdentity {
 pub struct SentenceModel {
     identity: ModelIdentity,
     opts: SentenceOptions,
+    /// Precision as cache keys record it (int8 names its weight levels when not 127).
+    precision_tag: String,
     tokenizer: Tokenizer,
     max_len: usize,
     dim: usize,
@@ -146,23 +150,37 @@ impl SentenceModel {
         let shape = settings.shape.clone();
         let dim = shape.hidden_size as usize;
         let kind = match opts.precision {
-            Precision::F32 => Kind::Float,
+            Precision::F32 | Precision::Int8 => Kind::Float,
             Precision::Bf16 => Kind::BFloat16,
         };
+        let mut precision_tag = opts.precision.to_string();
         let engine = match opts.forward {
             Forward::Fused => {
                 let named = Tensor::read_safetensors(&settings.weights).map_err(|e| {
                     Error::torch(format!("loading {}", settings.weights.display()), e)
                 })?;
-                Engine::Fused(BertEncoder::new(
-                    named,
-                    shape.clone(),
-                    settings.pooling,
-                    kind,
-                    opts.device,
-                )?)
+                let mut encoder =
+                    BertEncoder::new(named, shape.clone(), settings.pooling, kind, opts.device)?;
+                if opts.precision == Precision::Int8 {
+                    let levels = int8::weight_levels(&CpuInfo::detect());
+                    if levels != 127 {
+                        precision_tag = format!("int8w{levels}");
+                    }
+                    let seqs = calibration_tokens(&tokenizer, &identity.prefix)?;
+                    let refs: Vec<&[i64]> = seqs.iter().map(Vec::as_slice).collect();
+                    let batch = PackedBatch::new(&refs, shape.position_offset(), opts.device);
+                    encoder.quantize_int8(&batch, levels);
+                }
+                Engine::Fused(encoder)
             }
             Forward::RustBert => {
+                if opts.precision == Precision::Int8 {
+                    return Err(InputError::flag(
+                        "int8 runs on the fused forward only",
+                        "leave out --forward, or use --precision f32",
+                    )
+                    .into());
+                }
                 if shape.model_type != "bert" || !dir.join("rust_model.ot").is_file() {
                     return Err(InputError::flag(
                         "the reference forward runs BERT models with a rust_model.ot only",
@@ -184,6 +202,7 @@ impl SentenceModel {
         Ok(SentenceModel {
             identity,
             opts,
+            precision_tag,
             tokenizer,
             max_len: settings.max_len,
             dim,
@@ -287,6 +306,37 @@ fn identify(
 }
 
 /// The folder's tokenizer with truncation at the model's window and no padding.
+/// Texts whose activations pick the input channels int8 keeps in f32: answers of survey
+/// length in several languages (the outlier channels are a property of the model, so a few
+/// sentences find them).
+const CALIBRATION_TEXTS: &[&str] = &[
+    "Financing and funding opportunities for clusters and their SMEs",
+    "More webinars on internationalisation, please; the last one was very useful!",
+    "Finanzierungsmöglichkeiten für Cluster und Aufzeichnung des Webinars",
+    "Des ateliers sur la transition numérique et verte des PME",
+    "Oportunidades de cooperación con otros clústeres europeos",
+    "n/a",
+    "The staff were kind and the waiting time was short, but parking was hard to find.",
+    "Opportunità di finanziamento, partenariati e buone pratiche nei cluster",
+];
+
+fn calibration_tokens(tokenizer: &Tokenizer, prefix: &str) -> Result<Vec<Vec<i64>>> {
+    let inputs: Vec<String> = CALIBRATION_TEXTS
+        .iter()
+        .map(|t| format!("{prefix}{t}"))
+        .collect();
+    let encodings = tokenizer
+        .encode_batch(inputs, true)
+        .map_err(|source| Error::Tokenizer {
+            context: "tokenising the int8 calibration texts".into(),
+            source,
+        })?;
+    Ok(encodings
+        .into_iter()
+        .map(|e| e.get_ids().iter().map(|&i| i64::from(i)).collect())
+        .collect())
+}
+
 fn load_tokenizer(settings: &FolderSettings) -> Result<Tokenizer> {
     let path = &settings.tokenizer;
     let mut tok = Tokenizer::from_file(path).map_err(|e| {
@@ -334,7 +384,7 @@ impl Embedder for SentenceModel {
             "{}-{}-{}-w{}{forward}{prefix}",
             self.identity.tag,
             &self.identity.checksum[..16],
-            self.opts.precision,
+            self.precision_tag,
             self.max_len
         ))
     }

@@ -17,7 +17,7 @@ use crate::error::Result;
 use crate::manifest::{Manifest, ModelRecord};
 
 /// A sentence-embedding model codeframe can load.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ModelSpec {
     /// Name on the command line (`--model NAME`).
     pub name: &'static str,
@@ -35,6 +35,9 @@ pub struct ModelSpec {
     pub checksums: &'static str,
     /// Files a run reads (`model.safetensors` only when writing `rust_model.ot`).
     pub runtime_files: &'static [&'static str],
+    /// Zero-shot coding codes an answer only when its cosine to the best code is at least
+    /// this (0: no floor). A model's cosines have their own scale, so this is per model.
+    pub zero_shot_min_cosine: f32,
 }
 
 impl ModelSpec {
@@ -66,6 +69,9 @@ pub const MINILM: ModelSpec = ModelSpec {
         "1_Pooling/config.json",
         "model.safetensors",
     ],
+    // Below 0.3 its cosines between an answer and a short code description are loose
+    // associations (the rule it has been used with since the first zero-shot release).
+    zero_shot_min_cosine: 0.3,
 };
 
 /// multilingual-e5-small: about 100 languages, converted at set-up from the 4-bit (Q4_0)
@@ -87,6 +93,9 @@ pub const E5_SMALL: ModelSpec = ModelSpec {
         "1_Pooling/config.json",
         "model.safetensors",
     ],
+    // Its cosines sit between 0.7 and 0.9 for related and unrelated texts alike; the margin
+    // rule alone decides.
+    zero_shot_min_cosine: 0.0,
 };
 
 /// Share of the answers (per mille of those whose language was told) in languages the default

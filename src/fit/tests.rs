@@ -267,27 +267,53 @@ fn codes_above_is_sorted_and_checks_threshold_count() {
 
 #[test]
 fn zero_shot_from_descriptions() {
-    let m = Classifier::from_descriptions(vec![vec![2.0, 0.0, 0.0], vec![0.0, 0.0, 5.0]]).unwrap();
+    let m =
+        Classifier::from_descriptions(vec![vec![2.0, 0.0, 0.0], vec![0.0, 0.0, 5.0]], 0.3).unwrap();
     let (code, score) = m.predict(&[0.1, 0.2, 0.9]).unwrap();
     assert_eq!(code, 1);
     assert!(score > ZERO_SHOT_THRESHOLD);
     let th = Thresholds::uniform(2, ZERO_SHOT_THRESHOLD);
     assert!(m.codes_above(&[0.0, 1.0, 0.0], &th).unwrap().is_empty());
     assert_eq!(
-        Classifier::from_descriptions(vec![]),
+        Classifier::from_descriptions(vec![], 0.0),
         Err(FitError::NoDescriptions)
     );
     assert_eq!(
-        Classifier::from_descriptions(vec![vec![1.0, 0.0], vec![1.0]]),
+        Classifier::from_descriptions(vec![vec![1.0, 0.0], vec![1.0]], 0.0),
         Err(FitError::DimMismatch {
             expected: 2,
             got: 1
         })
     );
     assert_eq!(
-        Classifier::from_descriptions(vec![vec![1.0, 0.0], vec![0.0, 0.0]]),
+        Classifier::from_descriptions(vec![vec![1.0, 0.0], vec![0.0, 0.0]], 0.0),
         Err(FitError::InvalidDescription { code: 1 })
     );
+}
+
+#[test]
+fn zero_shot_scores_are_margin_shares_on_any_cosine_scale() {
+    // Cosines 0.9, 0.5, 0.1 and the same order squeezed near 0.85: the best code's share is
+    // the runner-up gap over the lead on the mean, whatever the scale.
+    let e = |i: usize| {
+        let mut v = vec![0.0f32; 3];
+        v[i] = 1.0;
+        v
+    };
+    let m = Classifier::from_descriptions(vec![e(0), e(1), e(2)], 0.0).unwrap();
+    let wide = m.scores(&[0.9, 0.5, 0.1]).unwrap();
+    let narrow = m.scores(&[0.87, 0.85, 0.83]).unwrap();
+    for s in [&wide, &narrow] {
+        assert!(s[1] < 0.0 && s[2] < 0.0);
+    }
+    // 0.9 − 0.5 = 0.4 over 0.9 − 0.5 (mean) = 1.0; the squeezed scale gives the same share.
+    assert!((wide[0] - 1.0).abs() < 1e-5, "{wide:?}");
+    assert!((narrow[0] - wide[0]).abs() < 1e-3, "{narrow:?}");
+    // A model floor: under it the best code scores 0 and is not coded.
+    let floored = Classifier::from_descriptions(vec![e(0), e(1), e(2)], 0.95).unwrap();
+    assert_eq!(floored.scores(&[0.9, 0.5, 0.1]).unwrap()[0], 0.0);
+    // Ties go to the lowest code, which scores 0 against its equal.
+    assert_eq!(m.predict(&[0.5, 0.5, 0.1]).unwrap(), (0, 0.0));
 }
 
 #[test]

@@ -299,10 +299,10 @@ mod tests {
             codes_placeholders: false,
             thresholds: Thresholds::uniform(2, 0.3),
             manifest: Manifest::new("fit"),
-            classifier: Classifier::from_descriptions(vec![
-                vec![0.6, 0.8],
-                vec![1.0 / 3.0, (8.0f32 / 9.0).sqrt()],
-            ])
+            classifier: Classifier::from_descriptions(
+                vec![vec![0.6, 0.8], vec![1.0 / 3.0, (8.0f32 / 9.0).sqrt()]],
+                0.0,
+            )
             .unwrap(),
         }
     }

@@ -1,0 +1,196 @@
+//! Int8 dense layers for the encoder: weights quantised once at load, one scale per output
+//! channel; activations quantised per token row; int8 × int8 products summed exactly in int32.
+//!
+//! Why per row and not per tensor (libtorch's dynamic quantised linear): a per-tensor scale
+//! makes a text's vector depend on the other texts in its batch. With one scale per row and an
+//! exact integer product, a row's result depends on that row alone, so the vectors keep the
+//! batch independence of the f32 forward.
+//!
+//! BERT-family encoders carry a few input channels with values far larger than the rest (after
+//! the layer norms); one of them would take most of a row's int8 range. The channels with the
+//! largest values on a calibration batch stay in f32 and are added with one small matmul.
+
+use std::cell::RefCell;
+
+use tch::{Device, Kind, Tensor};
+
+use super::bert::BLOCK_ROWS;
+use super::cpu::CpuInfo;
+
+/// Input channels per dense layer kept in f32 (the largest on the calibration batch).
+pub const OUTLIER_CHANNELS: i64 = 4;
+
+/// Largest activation level: int8's symmetric range.
+const ACTIVATION_LEVELS: f64 = 127.0;
+
+/// Flags that give int8 dot products without 16-bit intermediate sums.
+const VNNI_FLAGS: &[&str] = &["avx512_vnni", "avx_vnni", "amx_int8"];
+
+/// Largest weight level on this CPU: 127, or 63 where int8 products go through 16-bit
+/// pair sums (AVX2 without VNNI), which two products of 127 × 127 would overflow.
+pub fn weight_levels(cpu: &CpuInfo) -> i64 {
+    if cpu.flags.iter().any(|f| VNNI_FLAGS.contains(&f.as_str())) {
+        127
+    } else {
+        63
+    }
+}
+
+/// A dense layer `x W^T + b` with int8 weights.
+pub struct QuantLinear {
+    /// `[out, in]` int8 weights (outlier channels zero); multiplied as a transposed view,
+    /// which libtorch's int8 matmul runs faster than a contiguous `[in, out]` copy.
+    weight: Tensor,
+    /// `[out]` f32 scale per output channel.
+    scale: Tensor,
+    /// Indices of the input channels kept in f32.
+    outliers: Tensor,
+    /// `[outliers, out]` f32 weights of those channels.
+    outlier_weight_t: Tensor,
+    /// `[out]` bias.
+    bias: Tensor,
+}
+
+impl QuantLinear {
+    /// Quantises `weight` (`[out, in]`, f32) to `levels`, keeping in f32 the
+    /// [`OUTLIER_CHANNELS`] input channels with the largest `input_absmax` (`[in]`).
+    pub fn new(weight: &Tensor, bias: &Tensor, input_absmax: &Tensor, levels: i64) -> Self {
+        let inputs = weight.size()[1];
+        let keep = OUTLIER_CHANNELS.min(inputs);
+        // Ties broken by channel index: sort is stable on the descending values.
+        let (_, order) = input_absmax.sort_stable(true, 0, true);
+        let mut outliers = Vec::<i64>::try_from(order.narrow(0, 0, keep)).unwrap_or_default();
+        outliers.sort_unstable();
+        let outliers = Tensor::from_slice(&outliers).to_device(weight.device());
+        let rest = weight.index_fill(1, &outliers, 0.0);
+        let scale = rest.abs().amax([1i64].as_slice(), false).clamp_min(1e-12) / levels as f64;
+        let levels_w = (&rest / scale.unsqueeze(1))
+            .round()
+            .clamp(-(levels as f64), levels as f64)
+            .to_kind(Kind::Int8)
+            .contiguous();
+        let outlier_weight_t = weight.index_select(1, &outliers).tr().contiguous();
+        QuantLinear {
+            weight: levels_w,
+            scale,
+            outliers,
+            outlier_weight_t,
+            bias: bias.shallow_clone(),
+        }
+    }
+
+    /// `x W^T + b` over `[rows, in]` f32 with `rows` a multiple of [`BLOCK_ROWS`]; the
+    /// quantisation's temporaries come from `scratch`.
+    pub fn forward(&self, x: &Tensor, scratch: &Scratch) -> Tensor {
+        let (rows, inputs) = (x.size()[0], x.size()[1]);
+        let outputs = self.weight.size()[0];
+        // The row scale ignores the outlier channels: their weights are zero in the int8
+        // matrix, so what they quantise to (clamped) is multiplied by zero.
+        let mut work = scratch.get(Kind::Float, [rows, inputs], x.device());
+        let _ = x.abs_out(&work);
+        let _ = work.index_fill_(1, &self.outliers, 0.0);
+        let row_scale = work
+            .amax([1i64].as_slice(), true)
+            .clamp_min(1e-12)
+            .g_div_scalar(ACTIVATION_LEVELS);
+        let _ = x.div_out(&work, &row_scale);
+        // Round half to even by adding and taking away 1.5 × 2^23 (exact for |v| < 2^22):
+        // libtorch's `round` runs several times slower on this path.
+        let _ = work.g_add_scalar_(ROUNDING);
+        let _ = work.g_sub_scalar_(ROUNDING);
+        let _ = work.clamp_(-ACTIVATION_LEVELS, ACTIVATION_LEVELS);
+        let mut q = scratch.get(Kind::Int8, [rows, inputs], x.device());
+        q.copy_(&work);
+        let acc = scratch.get(Kind::Int, [rows, outputs], x.device());
+        let _ = q.internal_int_mm_out(&acc, &self.weight.tr());
+        let mut y = acc.to_kind(Kind::Float);
+        let _ = y.g_mul_(&row_scale);
+        let _ = y.g_mul_(&self.scale);
+        let _ = y.g_add_(&self.bias);
+        // The f32 part in fixed row blocks, as the f32 dense layers do, so its rounding does
+        // not depend on the batch's size.
+        let kept = x.index_select(1, &self.outliers);
+        for start in (0..rows).step_by(BLOCK_ROWS as usize) {
+            let _ = y
+                .narrow(0, start, BLOCK_ROWS)
+                .addmm_(&kept.narrow(0, start, BLOCK_ROWS), &self.outlier_weight_t);
+        }
+        y
+    }
+}
+
+/// 1.5 × 2^23: added to an f32 below 2^22 in magnitude and taken away again, it leaves the
+/// value rounded to the nearest integer, ties to even.
+const ROUNDING: f64 = 12_582_912.0;
+
+/// Temporaries reused by every int8 layer of one forward pass: a fresh multi-megabyte
+/// tensor per operation costs the system allocator a page fault per page, which took more
+/// time than the int8 matmuls themselves.
+#[derive(Default)]
+pub struct Scratch {
+    tensors: RefCell<Vec<Tensor>>,
+}
+
+impl Scratch {
+    /// A tensor of `kind` and `shape` (contents undefined), the same one on every call with
+    /// that kind and shape. Callers use it only until their next call.
+    fn get(&self, kind: Kind, shape: [i64; 2], device: Device) -> Tensor {
+        let mut tensors = self.tensors.borrow_mut();
+        if let Some(t) = tensors
+            .iter()
+            .find(|t| t.kind() == kind && t.size() == shape && t.device() == device)
+        {
+            return t.shallow_clone();
+        }
+        let t = Tensor::empty(shape, (kind, device));
+        tensors.push(t.shallow_clone());
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cpu(flags: &str) -> CpuInfo {
+        CpuInfo {
+            model: "test".into(),
+            flags: flags.split_whitespace().map(String::from).collect(),
+        }
+    }
+
+    #[test]
+    fn weight_levels_follow_vnni() {
+        assert_eq!(weight_levels(&cpu("avx2 avx512_vnni")), 127);
+        assert_eq!(weight_levels(&cpu("avx2 avx_vnni")), 127);
+        assert_eq!(weight_levels(&cpu("avx2 fma")), 63);
+    }
+
+    #[test]
+    fn close_to_f32_and_row_independent() {
+        let _guard = tch::no_grad_guard();
+        tch::manual_seed(7);
+        let w = Tensor::randn([48, 32], (Kind::Float, tch::Device::Cpu));
+        let b = Tensor::randn([48], (Kind::Float, tch::Device::Cpu));
+        let x = Tensor::randn([2 * BLOCK_ROWS, 32], (Kind::Float, tch::Device::Cpu));
+        // Two outlier channels, as after a BERT layer norm.
+        let _ = x.narrow(1, 3, 1).g_mul_scalar_(40.0);
+        let _ = x.narrow(1, 17, 1).g_mul_scalar_(25.0);
+        let absmax = x.abs().amax([0i64].as_slice(), false);
+        let q = QuantLinear::new(&w, &b, &absmax, 127);
+        let exact = x.matmul(&w.tr()) + &b;
+        let scratch = Scratch::default();
+        let got = q.forward(&x, &scratch);
+        let cos = Tensor::cosine_similarity(&exact, &got, 1, 1e-8)
+            .min()
+            .double_value(&[]);
+        assert!(cos > 0.999, "cosine {cos}");
+        // The first block alone gives the same bits for its rows.
+        let mut half = Tensor::zeros([BLOCK_ROWS, 32], (Kind::Float, tch::Device::Cpu));
+        half.copy_(&x.narrow(0, 0, BLOCK_ROWS));
+        let alone = q.forward(&half, &scratch);
+        assert!(alone.equal(&got.narrow(0, 0, BLOCK_ROWS)));
+        let outliers = Vec::<i64>::try_from(&q.outliers).unwrap_or_default();
+        assert!(outliers.contains(&3) && outliers.contains(&17));
+    }
+}

@@ -224,22 +224,12 @@ impl SentenceModel {
     /// Token ids per text (prefix and special tokens included), each cut to the window, and
     /// whether it was cut.
     pub fn tokenize(&self, texts: &[&str]) -> Result<Vec<(Vec<i64>, bool)>> {
-        let prefix = &self.identity.prefix;
-        let inputs: Vec<String> = texts.iter().map(|t| format!("{prefix}{t}")).collect();
-        let encodings = self
-            .tokenizer
-            .encode_batch(inputs, true)
-            .map_err(|source| Error::Tokenizer {
-                context: "tokenising answers".into(),
-                source,
-            })?;
-        Ok(encodings
-            .into_iter()
-            .map(|e| {
-                let cut = !e.get_overflowing().is_empty();
-                (e.get_ids().iter().map(|&i| i64::from(i)).collect(), cut)
-            })
-            .collect())
+        tokenize(
+            &self.tokenizer,
+            &self.identity.prefix,
+            texts,
+            "tokenising answers",
+        )
     }
 
     fn encode_batch(&self, texts: &[&str], tokens: &[&[i64]]) -> Result<Tensor> {
@@ -321,19 +311,36 @@ const CALIBRATION_TEXTS: &[&str] = &[
 ];
 
 fn calibration_tokens(tokenizer: &Tokenizer, prefix: &str) -> Result<Vec<Vec<i64>>> {
-    let inputs: Vec<String> = CALIBRATION_TEXTS
-        .iter()
-        .map(|t| format!("{prefix}{t}"))
-        .collect();
+    let seqs = tokenize(
+        tokenizer,
+        prefix,
+        CALIBRATION_TEXTS,
+        "tokenising the int8 calibration texts",
+    )?;
+    Ok(seqs.into_iter().map(|(ids, _)| ids).collect())
+}
+
+/// Token ids of `texts` with `prefix` before each (special tokens included, cut to the
+/// window), and whether each was cut.
+fn tokenize(
+    tokenizer: &Tokenizer,
+    prefix: &str,
+    texts: &[&str],
+    context: &str,
+) -> Result<Vec<(Vec<i64>, bool)>> {
+    let inputs: Vec<String> = texts.iter().map(|t| format!("{prefix}{t}")).collect();
     let encodings = tokenizer
         .encode_batch(inputs, true)
         .map_err(|source| Error::Tokenizer {
-            context: "tokenising the int8 calibration texts".into(),
+            context: context.into(),
             source,
         })?;
     Ok(encodings
         .into_iter()
-        .map(|e| e.get_ids().iter().map(|&i| i64::from(i)).collect())
+        .map(|e| {
+            let cut = !e.get_overflowing().is_empty();
+            (e.get_ids().iter().map(|&i| i64::from(i)).collect(), cut)
+        })
         .collect())
 }
 

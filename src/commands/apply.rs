@@ -106,7 +106,8 @@ pub fn run(s: &ApplySettings, build: BuildEmbedder, progress: &Progress) -> Resu
         .copied()
         .zip(cluster::map_2d(&vectors.data, vectors.dim)?)
         .collect();
-
+    // The tables are built from here on: the matrix is not needed, and is the largest thing held.
+    drop(vectors);
     record(&mut manifest, s, &answers.sha256, frame.question.clone())?;
     let t_write = Instant::now();
     let written = rundir::write_apply(&s.out, manifest, &app, &map)?;

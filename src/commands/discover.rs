@@ -117,7 +117,8 @@ pub fn run(s: &DiscoverSettings, build: BuildEmbedder, progress: &Progress) -> R
         .copied()
         .zip(cluster::map_2d(&vectors.data, vectors.dim)?)
         .collect();
-
+    // The tables are built from here on: the matrix is not needed, and is the largest thing held.
+    drop(vectors);
     let map_secs = clock.lap();
     record(
         &mut manifest,

@@ -84,7 +84,20 @@ pub fn tell_languages(
 ) -> EmbedderSpec {
     let texts = answers.texts();
     let bar = progress.bar(0, "languages");
-    let found = crate::language::Detector::new().detect_with(&texts, &bar);
+    let detector = crate::language::Detector::new();
+    let cached = spec.cache_dir.as_deref().map(|dir| {
+        crate::embed::cache::Cache::open(dir)
+            .and_then(|mut c| detector.detect_cached(&texts, &mut c, &bar, progress))
+    });
+    let found = match cached {
+        Some(Ok(found)) => found,
+        Some(Err(e)) => {
+            // The vectors' cache reports the folder itself; languages are told afresh.
+            progress.warn(format!("languages are told without the cache: {e}"));
+            detector.detect_with(&texts, &bar)
+        }
+        None => detector.detect_with(&texts, &bar),
+    };
     bar.finish_and_clear();
     for (a, l) in answers.rows.iter_mut().zip(found) {
         a.language = l;

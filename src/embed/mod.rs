@@ -193,12 +193,11 @@ pub fn embed_texts_chunked(
     let mut out = Matrix::new(&slot, unique.len(), embedder.dim());
     let mut have = vec![false; unique.len()];
     if let Some(s) = store.as_mut() {
-        for (u, t) in unique.iter().enumerate() {
-            if let Some((v, cut)) = s.cache.take(&s.namespace, s.dim, t, progress)? {
-                out.put(u, &v, cut);
+        s.cache
+            .take_each(&s.namespace, s.dim, &unique, progress, |u, v, cut| {
+                out.put(u, v, cut);
                 have[u] = true;
-            }
-        }
+            })?;
     }
     let missing: Vec<usize> = (0..unique.len()).filter(|&u| !have[u]).collect();
     let chunk = if store.is_some() {

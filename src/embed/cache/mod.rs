@@ -156,27 +156,52 @@ impl Cache {
             .flatten())
     }
 
-    /// [`Cache::get`], handing the vector over: the cache keeps only that it has it, so a large
-    /// run does not hold its matrix twice.
-    pub fn take(
+    /// Hands each stored vector of `texts` under `namespace` to `found` (with the text's index
+    /// and truncated flag), reading one shard at a time and keeping only its keys afterwards:
+    /// whatever the cache's size, at most one shard's vectors are in memory besides the
+    /// caller's. Returns how many texts were found.
+    pub fn take_each(
         &mut self,
         namespace: &str,
         dim: usize,
-        text: &str,
+        texts: &[&str],
         progress: &Progress,
-    ) -> Result<Option<(Vec<f32>, bool)>> {
-        let found = self.get(namespace, dim, text, progress)?;
-        if found.is_some() {
-            let h = hash(text);
-            if let Some(slot) = self
-                .shards
-                .get_mut(&(namespace.to_string(), h[0]))
-                .and_then(|s| s.entries.get_mut(&h))
-            {
-                *slot = None;
-            }
+        mut found: impl FnMut(usize, &[f32], bool),
+    ) -> Result<usize> {
+        let mut by_shard: BTreeMap<u8, HashMap<Key, Vec<usize>>> = BTreeMap::new();
+        for (i, t) in texts.iter().enumerate() {
+            let h = hash(t);
+            by_shard
+                .entry(h[0])
+                .or_default()
+                .entry(h)
+                .or_default()
+                .push(i);
         }
-        Ok(found)
+        let mut hits = 0;
+        for (id, wanted) in by_shard {
+            let path = self.shard_path(namespace, id);
+            let bytes = read_shared(&path)?;
+            let mut shard = Shard {
+                dim,
+                ..Shard::default()
+            };
+            let (end, problems) = shard.absorb_with(&bytes, 0, |key, v, cut| {
+                if let Some(rows) = wanted.get(key) {
+                    hits += rows.len();
+                    for &i in rows {
+                        found(i, v, cut);
+                    }
+                }
+            });
+            shard.end = end;
+            if let Some(msg) = problems.message(dim) {
+                shard.warned = true;
+                warn(&mut self.warnings, progress, &path, &msg);
+            }
+            self.shards.insert((namespace.to_string(), id), shard);
+        }
+        Ok(hits)
     }
 
     /// Stores vectors of `dim` values for texts under `namespace` and returns how many of
@@ -326,6 +351,27 @@ impl Shard {
             match decode(payload, self.dim) {
                 Ok((key, v, cut)) => {
                     self.entries.insert(key, Some((v, cut)));
+                }
+                Err(bad) => problems.record(bad),
+            }
+        }
+        (start + scan.end as u64, problems)
+    }
+
+    /// [`Shard::absorb`] keeping only the keys, each valid record's vector shown to `seen`.
+    fn absorb_with(
+        &mut self,
+        bytes: &[u8],
+        start: u64,
+        mut seen: impl FnMut(&Key, &[f32], bool),
+    ) -> (u64, Problems) {
+        let scan = scan(bytes, start == 0);
+        let mut problems = scan.problems;
+        for payload in scan.payloads {
+            match decode(payload, self.dim) {
+                Ok((key, v, cut)) => {
+                    seen(&key, &v, cut);
+                    self.entries.insert(key, None);
                 }
                 Err(bad) => problems.record(bad),
             }

@@ -401,21 +401,48 @@ fn sigkill_never_loses_a_vector_reported_stored() {
 }
 
 #[test]
-fn taken_vectors_are_read_again_when_asked_for_twice() {
+fn vectors_are_handed_over_one_shard_at_a_time_and_only_keys_stay() {
     let dir = tempfile::tempdir().unwrap();
     let mut c = Cache::open(dir.path()).unwrap();
     let quiet = Progress::silent();
-    let v = vector_for("hello");
-    c.put(NS, DIM, &[("hello", &v, false)], &quiet).unwrap();
-    // Written in this handle: only the key is kept, the vector comes from disk.
+    let stored = texts(0..300);
+    assert_eq!(put_all(&mut c, &stored), 300);
+    let mut c = Cache::open(dir.path()).unwrap();
+    // Asked twice for one text and once for one never stored.
+    let asked: Vec<&str> = vec![&stored[7], "never stored", &stored[299], &stored[7]];
+    let mut got = Vec::new();
+    let hits = c
+        .take_each(NS, DIM, &asked, &quiet, |i, v, cut| {
+            got.push((i, v.to_vec(), cut))
+        })
+        .unwrap();
+    got.sort_by_key(|g| g.0);
+    assert_eq!(hits, 3);
+    let want = |i: usize, t: &String| (i, vector_for(t), t.len() % 2 == 0);
     assert_eq!(
-        c.take(NS, DIM, "hello", &quiet).unwrap(),
-        Some((v.clone(), false))
+        got,
+        vec![
+            want(0, &stored[7]),
+            want(2, &stored[299]),
+            want(3, &stored[7])
+        ]
     );
+    assert!(c
+        .shards
+        .values()
+        .all(|s| s.entries.values().all(Option::is_none)));
+    // The keys still keep a second put from appending what is there.
+    assert_eq!(put_all(&mut c, &stored[..10]), 10);
+    let mut c = Cache::open(dir.path()).unwrap();
     assert_eq!(
-        c.take(NS, DIM, "hello", &quiet).unwrap(),
-        Some((v.clone(), false))
+        c.get(NS, DIM, &stored[7], &quiet).unwrap(),
+        Some((vector_for(&stored[7]), stored[7].len() % 2 == 0))
     );
-    assert_eq!(c.get(NS, DIM, "hello", &quiet).unwrap(), Some((v, false)));
-    assert_eq!(c.take(NS, DIM, "other", &quiet).unwrap(), None);
+    let bytes: u64 = std::fs::read_dir(dir.path().join(NS))
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum();
+    let record = (HEAD + KEY + 1 + DIM * 4) as u64;
+    let shards = std::fs::read_dir(dir.path().join(NS)).unwrap().count() as u64;
+    assert_eq!(bytes, 300 * record + shards * MAGIC.len() as u64);
 }

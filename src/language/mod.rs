@@ -2,9 +2,15 @@
 //! or too close between two languages to tell stays undetermined rather than guessed, so a
 //! one-word English answer is never sent away as German.
 
+pub mod cache;
+
 use std::collections::{BTreeMap, HashMap};
 
 use lingua::{LanguageDetector, LanguageDetectorBuilder};
+
+use crate::embed::cache::Cache;
+use crate::error::Result;
+use crate::progress::Progress;
 use serde::{Deserialize, Serialize};
 
 /// Fewest letters an answer needs before its language is guessed: below this, n-gram
@@ -58,26 +64,96 @@ impl Detector {
 
     /// [`Detector::detect`], advancing `bar` by the distinct texts looked at.
     pub fn detect_with(&self, texts: &[&str], bar: &indicatif::ProgressBar) -> Vec<Option<String>> {
-        let mut distinct: Vec<&str> = texts
-            .iter()
-            .copied()
-            .filter(|t| letters(t) >= MIN_LETTERS)
-            .collect();
-        distinct.sort_unstable();
-        distinct.dedup();
+        let distinct = distinct_long(texts);
         bar.set_length(distinct.len() as u64);
         let mut found = Vec::with_capacity(distinct.len());
         for chunk in distinct.chunks(CHUNK) {
-            found.extend(self.inner.detect_languages_in_parallel_of(chunk));
+            found.extend(self.tell(chunk));
             bar.inc(chunk.len() as u64);
         }
-        let by_text: HashMap<&str, String> = distinct
-            .iter()
-            .zip(found)
-            .filter_map(|(t, l)| Some((*t, l?.iso_code_639_1().to_string())))
-            .collect();
-        texts.iter().map(|t| by_text.get(t).cloned()).collect()
+        by_text(texts, &distinct, found)
     }
+
+    /// [`Detector::detect_with`], taking the languages of texts told before from `cache` and
+    /// storing the new ones there, chunk by chunk (a stopped run keeps what it told).
+    pub fn detect_cached(
+        &self,
+        texts: &[&str],
+        store: &mut Cache,
+        bar: &indicatif::ProgressBar,
+        progress: &Progress,
+    ) -> Result<Vec<Option<String>>> {
+        let distinct = distinct_long(texts);
+        let codes = known();
+        let (ns, undetermined) = (cache::namespace(), codes.len());
+        let mut found: Vec<Option<Option<String>>> = vec![None; distinct.len()];
+        store.take_each(&ns, cache::DIM, &distinct, progress, |i, v, _| {
+            if let Some(index) = cache::decode(v, undetermined) {
+                found[i] = Some(codes.get(index).cloned());
+            }
+        })?;
+        let missing: Vec<usize> = (0..distinct.len())
+            .filter(|&i| found[i].is_none())
+            .collect();
+        bar.set_length(missing.len() as u64);
+        for part in missing.chunks(CHUNK) {
+            let chunk: Vec<&str> = part.iter().map(|&i| distinct[i]).collect();
+            let told = self.tell(&chunk);
+            let points: Vec<[f32; cache::DIM]> = told
+                .iter()
+                .map(|l| {
+                    let index = l.as_ref().and_then(|c| codes.iter().position(|k| k == c));
+                    cache::encode(index.unwrap_or(undetermined))
+                })
+                .collect();
+            let entries: Vec<(&str, &[f32], bool)> = chunk
+                .iter()
+                .zip(&points)
+                .map(|(t, p)| (*t, p.as_slice(), false))
+                .collect();
+            bar.suspend(|| store.put(&ns, cache::DIM, &entries, progress))?;
+            for (&i, l) in part.iter().zip(told) {
+                found[i] = Some(l);
+            }
+            bar.inc(part.len() as u64);
+        }
+        Ok(by_text(
+            texts,
+            &distinct,
+            found.into_iter().flatten().collect(),
+        ))
+    }
+
+    /// The ISO 639-1 code of each text's language, `None` where it cannot be told.
+    fn tell(&self, texts: &[&str]) -> Vec<Option<String>> {
+        self.inner
+            .detect_languages_in_parallel_of(texts)
+            .into_iter()
+            .map(|l| Some(l?.iso_code_639_1().to_string()))
+            .collect()
+    }
+}
+
+/// The distinct texts long enough to be told, sorted.
+fn distinct_long<'t>(texts: &[&'t str]) -> Vec<&'t str> {
+    let mut distinct: Vec<&str> = texts
+        .iter()
+        .copied()
+        .filter(|t| letters(t) >= MIN_LETTERS)
+        .collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    distinct
+}
+
+/// Each text's language from those of the distinct texts.
+fn by_text(texts: &[&str], distinct: &[&str], found: Vec<Option<String>>) -> Vec<Option<String>> {
+    let map: HashMap<&str, String> = distinct
+        .iter()
+        .zip(found)
+        .filter_map(|(t, l)| Some((*t, l?)))
+        .collect();
+    texts.iter().map(|t| map.get(t).cloned()).collect()
 }
 
 fn letters(text: &str) -> usize {
@@ -156,6 +232,35 @@ mod tests {
         assert_eq!(got[2].as_deref(), Some("fr"));
         assert_eq!(got[3], None);
         assert_eq!(got[4], None);
+    }
+
+    #[test]
+    fn told_languages_are_kept_and_read_back_from_the_cache() {
+        let d = Detector::new();
+        let dir = tempfile::tempdir().unwrap();
+        let quiet = Progress::silent();
+        let bar = indicatif::ProgressBar::hidden();
+        let texts = [
+            "Finanzierungsmöglichkeiten für Cluster und ihre Mitglieder",
+            "more information about funding opportunities for clusters",
+            "ok",
+            "more information about funding opportunities for clusters",
+        ];
+        let mut c = Cache::open(dir.path()).unwrap();
+        let first = d.detect_cached(&texts, &mut c, &bar, &quiet).unwrap();
+        assert_eq!(first, d.detect(&texts));
+        // What is stored is believed: a change of settings changes the namespace.
+        let mut c = Cache::open(dir.path()).unwrap();
+        let ns = cache::namespace();
+        let fr = known().iter().position(|k| k == "fr").unwrap();
+        let other = "a text never told before but stored as French";
+        let p = cache::encode(fr);
+        c.put(&ns, cache::DIM, &[(other, &p, false)], &quiet)
+            .unwrap();
+        let again = d
+            .detect_cached(&[texts[0], other], &mut c, &bar, &quiet)
+            .unwrap();
+        assert_eq!(again, vec![Some("de".to_string()), Some("fr".to_string())]);
     }
 
     #[test]

@@ -418,7 +418,7 @@ fn vectors_are_handed_over_one_shard_at_a_time_and_only_keys_stay() {
         .unwrap();
     got.sort_by_key(|g| g.0);
     assert_eq!(hits, 3);
-    let want = |i: usize, t: &String| (i, vector_for(t), t.len() % 2 == 0);
+    let want = |i: usize, t: &String| (i, vector_for(t), t.len().is_multiple_of(2));
     assert_eq!(
         got,
         vec![
@@ -436,7 +436,7 @@ fn vectors_are_handed_over_one_shard_at_a_time_and_only_keys_stay() {
     let mut c = Cache::open(dir.path()).unwrap();
     assert_eq!(
         c.get(NS, DIM, &stored[7], &quiet).unwrap(),
-        Some((vector_for(&stored[7]), stored[7].len() % 2 == 0))
+        Some((vector_for(&stored[7]), stored[7].len().is_multiple_of(2)))
     );
     let bytes: u64 = std::fs::read_dir(dir.path().join(NS))
         .unwrap()

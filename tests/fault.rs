@@ -78,6 +78,8 @@ fn kill_after(args: &[&str], after: Duration, log: &Path) -> String {
 /// The largest "(N so far)" the cache reported stored.
 fn reported_stored(log: &str) -> usize {
     log.lines()
+        // Languages are kept in the cache folder too, in a namespace of their own.
+        .filter(|l| !l.contains("languages-"))
         .filter_map(|l| l.strip_prefix("cache: stored "))
         .filter_map(|l| l.rsplit_once('(').map(|(_, n)| n))
         .filter_map(|n| n.split_whitespace().next()?.replace(',', "").parse().ok())

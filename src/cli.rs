@@ -38,6 +38,8 @@ pub enum Command {
     /// Open the coding workspace in the browser: build the frame from groups, check uncertain
     /// answers, second-code a blind sample, adjudicate; or --export its results.
     Review(ReviewArgs),
+    /// Tabulate a run's codes by a respondent variable: counts, column shares, chi-square.
+    Crosstab(CrosstabArgs),
     /// Install or check the embedding model folder.
     #[command(subcommand)]
     Model(ModelCommand),
@@ -70,6 +72,34 @@ pub struct AnswerColumns {
     /// Header name of the id column (default: row numbers from 1).
     #[arg(long, value_name = "COL")]
     pub id_column: Option<String>,
+    /// A repeated id: refuse the file, or keep its first or last row (the others are listed
+    /// in dropped.csv and counted in the manifest).
+    #[arg(long, value_enum, value_name = "WHAT", default_value_t = DuplicatesArg::Error)]
+    pub duplicates: DuplicatesArg,
+}
+
+/// What to do with a repeated id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DuplicatesArg {
+    /// Refuse the file, naming both lines.
+    Error,
+    /// Keep the first row of each id.
+    First,
+    /// Keep the last row of each id.
+    Last,
+}
+
+/// Respondent variables to carry beside the answers.
+#[derive(Debug, Args)]
+pub struct RespondentColumns {
+    /// A respondent column (country, role, …) to carry into assignments.csv/.xlsx, for
+    /// `codeframe crosstab`; repeat for several.
+    #[arg(long = "keep-column", value_name = "COL")]
+    pub keep_columns: Vec<String>,
+    /// Column of survey weights: weighted counts and shares beside the unweighted ones, with
+    /// the effective sample size (agreement figures stay unweighted).
+    #[arg(long, value_name = "COL")]
+    pub weight_column: Option<String>,
 }
 
 /// Flags of `codeframe embed`.
@@ -169,6 +199,9 @@ pub struct DiscoverArgs {
     /// Columns of the answers file.
     #[command(flatten)]
     pub columns: AnswerColumns,
+    /// Respondent columns carried into the outputs.
+    #[command(flatten)]
+    pub respondents: RespondentColumns,
     /// Number of groups; "auto" to choose by silhouette among the stable k within --k-range;
     /// "frame" for one group per code of --frame, k-means started from the codes.
     #[arg(long, default_value = "auto")]
@@ -251,6 +284,9 @@ pub struct ApplyArgs {
     /// Columns of the answers file.
     #[command(flatten)]
     pub columns: AnswerColumns,
+    /// Respondent columns carried into the outputs.
+    #[command(flatten)]
+    pub respondents: RespondentColumns,
     /// Question of a .toml frame the answers belong to.
     #[arg(long, value_name = "ID")]
     pub question: Option<String>,
@@ -307,6 +343,9 @@ pub struct ReviewArgs {
     /// Header name of the id column of --input (default: row numbers from 1).
     #[arg(long, value_name = "COL")]
     pub id_column: Option<String>,
+    /// A repeated id in --input: refuse the file, or keep its first or last row.
+    #[arg(long, value_enum, value_name = "WHAT", default_value_t = DuplicatesArg::Error)]
+    pub duplicates: DuplicatesArg,
     /// Code frame (TOML) for --input, or to give a discover run's groups the frame's
     /// descriptions.
     #[arg(long, value_name = "FRAME")]
@@ -356,6 +395,35 @@ pub struct AgreeArgs {
     /// Units where coders differ, for adjudication (default: disagreements.csv beside --out).
     #[arg(long, value_name = "FILE")]
     pub disagreements: Option<PathBuf>,
+}
+
+/// Flags of `codeframe crosstab`.
+#[derive(Debug, Args)]
+pub struct CrosstabArgs {
+    /// Output folder of `codeframe discover` or `codeframe apply`.
+    pub run: PathBuf,
+    /// The respondent variable of the columns: a --keep-column of the run, or a column of
+    /// --join.
+    #[arg(long, value_name = "COL")]
+    pub by: String,
+    /// A respondent file (CSV, TSV or .xlsx) to take --by (and --weight-column) from, matched
+    /// to the run's answers by id.
+    #[arg(long, value_name = "FILE")]
+    pub join: Option<PathBuf>,
+    /// Id column of --join (default: the run's --id-column, else "id"). When the run kept a
+    /// column of that name (--keep-column respondent), rows match on it; else on answer ids.
+    #[arg(long, value_name = "COL")]
+    pub join_id: Option<String>,
+    /// Column of survey weights (default: the run's --weight-column, if it had one).
+    #[arg(long, value_name = "COL")]
+    pub weight_column: Option<String>,
+    /// Respondent id column, when a respondent gave several answers (one mention per row): the
+    /// respondent base counts each respondent once, the mention base each row.
+    #[arg(long, value_name = "COL")]
+    pub respondent_column: Option<String>,
+    /// Folder for crosstab-<COL>.csv/.xlsx/.json (default: the run folder).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// How to read the predictions of `codeframe evaluate`.

@@ -15,6 +15,7 @@ pub mod cli;
 pub mod cluster;
 pub mod commands;
 pub mod config;
+pub mod crosstab;
 pub mod describe;
 pub mod embed;
 pub mod error;

@@ -14,8 +14,9 @@ pub use stage::Staging;
 use crate::describe::Discovery;
 use crate::error::{InputError, Result};
 use crate::frame::apply::Application;
+use crate::ingest::Respondents;
 use crate::manifest::Manifest;
-use crate::report::{self, tables};
+use crate::report::{self, survey, tables};
 
 /// The run's record: inputs, model, parameters, seed, version and each file's hash.
 pub const MANIFEST: &str = "manifest.json";
@@ -31,6 +32,8 @@ pub const FREQUENCIES_XLSX: &str = "frequencies.xlsx";
 pub const GROUPS: &str = "groups.json";
 /// The report's 2-D map of the answers.
 pub const MAP: &str = "map.csv";
+/// Rows left out as repeated ids (`--duplicates first|last`), when there were any.
+pub const DROPPED: &str = "dropped.csv";
 /// Apply's code shares against the baseline.
 pub const DRIFT: &str = "drift.csv";
 /// Apply's counts, codes, candidates and drift.
@@ -85,10 +88,12 @@ impl RunKind {
 }
 
 /// What writing a run had to change.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Written {
     /// Workbook cells cut to Excel's limit (the CSV files keep them whole).
     pub cut_cells: usize,
+    /// The weighted frequencies, when the run read weights.
+    pub weighted: Option<tables::Weighted>,
 }
 
 /// Refuses an output folder that would destroy something: a file, a folder holding anything
@@ -215,10 +220,15 @@ pub fn write_discover(
     manifest: Manifest,
     d: &Discovery,
     map: &[(usize, [f32; 2])],
+    respondents: &Respondents,
 ) -> Result<Written> {
     let mut stage = Staging::new(dir)?;
-    let assignments = tables::discover_assignments(d);
-    let frequencies = tables::discover_frequencies(d).sheet();
+    let assignments = survey::with_respondents(tables::discover_assignments(d), respondents);
+    let mut frequencies = tables::discover_frequencies(d);
+    survey::weigh(&mut frequencies, &survey::discover_keys(d), respondents);
+    let weighted = frequencies.weighted.clone();
+    let frequencies = frequencies.sheet();
+    put_dropped(&mut stage, respondents)?;
     let map = tables::map_sheet(
         map.iter()
             .map(|&(row, xy)| (d.assignments[row].id.as_str(), xy)),
@@ -230,7 +240,10 @@ pub fn write_discover(
     let cut = stage.put_xlsx(ASSIGNMENTS_XLSX, &assignments)?
         + stage.put_xlsx(FREQUENCIES_XLSX, &frequencies)?;
     stage.commit(manifest)?;
-    Ok(Written { cut_cells: cut })
+    Ok(Written {
+        cut_cells: cut,
+        weighted,
+    })
 }
 
 /// Writes an apply run into `dir`, replacing what was there in one step.
@@ -239,10 +252,15 @@ pub fn write_apply(
     manifest: Manifest,
     app: &Application,
     map: &[(usize, [f32; 2])],
+    respondents: &Respondents,
 ) -> Result<Written> {
     let mut stage = Staging::new(dir)?;
-    let assignments = tables::apply_assignments(app);
-    let frequencies = tables::apply_frequencies(app).sheet();
+    let assignments = survey::with_respondents(tables::apply_assignments(app), respondents);
+    let mut frequencies = tables::apply_frequencies(app);
+    survey::weigh(&mut frequencies, &survey::apply_keys(app), respondents);
+    let weighted = frequencies.weighted.clone();
+    let frequencies = frequencies.sheet();
+    put_dropped(&mut stage, respondents)?;
     let map = tables::map_sheet(map.iter().map(|&(row, xy)| (app.rows[row].id.as_str(), xy)));
     stage.put(ASSIGNMENTS, &assignments.csv())?;
     stage.put(FREQUENCIES, &frequencies.csv())?;
@@ -252,5 +270,16 @@ pub fn write_apply(
     let cut = stage.put_xlsx(ASSIGNMENTS_XLSX, &assignments)?
         + stage.put_xlsx(FREQUENCIES_XLSX, &frequencies)?;
     stage.commit(manifest)?;
-    Ok(Written { cut_cells: cut })
+    Ok(Written {
+        cut_cells: cut,
+        weighted,
+    })
+}
+
+/// dropped.csv, when rows were left out as repeated ids.
+fn put_dropped(stage: &mut Staging, respondents: &Respondents) -> Result<()> {
+    if respondents.dropped.is_empty() {
+        return Ok(());
+    }
+    stage.put(DROPPED, &survey::dropped_sheet(respondents).csv())
 }

@@ -25,10 +25,7 @@ fn load(precision: Precision, forward: Forward) -> SentenceModel {
 fn texts_of(file: &str) -> Vec<String> {
     let a = read_answers(
         &root().join(file),
-        &ReadOptions {
-            text_column: "text".into(),
-            id_column: Some("id".into()),
-        },
+        &ReadOptions::new("text", Some("id".into())),
     )
     .unwrap();
     a.rows.into_iter().map(|r| r.text).collect()

@@ -110,13 +110,15 @@ pub fn run(s: &ApplySettings, build: BuildEmbedder, progress: &Progress) -> Resu
     drop(vectors);
     record(&mut manifest, s, &answers.sha256, frame.question.clone())?;
     let t_write = Instant::now();
-    let written = rundir::write_apply(&s.out, manifest, &app, &map)?;
+    super::record_respondents(&mut manifest, &answers);
+    let written = rundir::write_apply(&s.out, manifest, &app, &map, &answers.respondents)?;
     super::warn_cut_cells(&written, progress);
     progress.say(console::apply_summary(
         &app,
         &tables::apply_frequencies(&app),
         frame.training.as_ref(),
     ));
+    super::say_weighted(&written, "apply", progress);
     progress.say(format!(
         "apply: seconds — embedding {embed_secs:.2}, coding {coding_secs:.2}, candidate codes \
          {candidate_secs:.2}, writing {:.2}",

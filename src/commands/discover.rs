@@ -127,9 +127,11 @@ pub fn run(s: &DiscoverSettings, build: BuildEmbedder, progress: &Progress) -> R
         &clustering,
         frame.as_ref(),
     )?;
-    let written = rundir::write_discover(&s.out, manifest, &discovery, &map)?;
+    super::record_respondents(&mut manifest, &answers);
+    let written = rundir::write_discover(&s.out, manifest, &discovery, &map, &answers.respondents)?;
     super::warn_cut_cells(&written, progress);
     progress.say(console::discover_summary(&discovery));
+    super::say_weighted(&written, "discover", progress);
     progress.say(format!(
         "discover: seconds — embedding {embed_secs:.2}, clustering {cluster_secs:.2}, describing \
          {describe_secs:.2}, map {map_secs:.2}, writing {:.2}",

@@ -26,6 +26,7 @@ pub fn run(s: &EmbedSettings, build: BuildEmbedder, progress: &Progress) -> Resu
         .param("text_column", s.columns.text_column.as_str())
         .param("id_column", s.columns.id_column.clone())
         .param("dim", vectors.dim);
+    super::record_respondents(&mut manifest, &answers);
     for (path, bytes) in [(&s.out.npy, &npy), (&s.out.ids, &ids)] {
         if let Some(name) = path.file_name() {
             manifest

@@ -7,7 +7,7 @@ use crate::frame::fit::{learn, training_set, FitOptions, TrainingError, Training
 use crate::frame::learned::{FrameModel, LearnedFrame, TrainingSummary, FORMAT, FORMAT_VERSION};
 use crate::frame::Frame;
 use crate::fsio;
-use crate::ingest::{self, Answers};
+use crate::ingest::Answers;
 use crate::manifest::Manifest;
 use crate::progress::Progress;
 use crate::rundir;
@@ -131,20 +131,21 @@ pub fn run(s: &FitSettings, build: BuildEmbedder, progress: &Progress) -> Result
 fn read_coded(s: &FitSettings, progress: &Progress) -> Result<(Answers, Vec<String>)> {
     let table = rundir::read_table(&s.input)?;
     let label_idx = table.column(&s.label_column, "--label-column")?;
-    let labels: Vec<String> = table
+    // Rows left out as repeated ids take their labels with them: labels follow the lines kept.
+    let by_line: std::collections::HashMap<u64, String> = table
         .records
         .iter()
         .map(|r| {
-            r.fields
-                .get(label_idx)
-                .map(|v| v.trim().to_string())
-                .unwrap_or_default()
+            let label = r.fields.get(label_idx).map(|v| v.trim().to_string());
+            (r.line, label.unwrap_or_default())
         })
         .collect();
-    let answers = ingest::answers_from_table(table, &s.columns)?;
-    for w in &answers.warnings {
-        progress.warn(w);
-    }
+    let answers = super::answers_of(table, &s.columns, progress)?;
+    let labels = answers
+        .rows
+        .iter()
+        .map(|a| by_line.get(&a.line).cloned().unwrap_or_default())
+        .collect();
     Ok((answers, labels))
 }
 
@@ -206,6 +207,7 @@ fn record(manifest: &mut Manifest, s: &FitSettings, answers: &Answers, n: usize)
         .param("label_column", s.label_column.as_str())
         .param("folds", s.folds.min(n))
         .param("target_precision", s.target_precision);
+    super::record_respondents(manifest, answers);
     manifest.outputs.push(s.out.display().to_string());
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 pub mod agree;
 pub mod apply;
+pub mod crosstab;
 pub mod discover;
 pub mod embed;
 pub mod evaluate;
@@ -15,8 +16,8 @@ use std::path::Path;
 
 use crate::cli::{Cli, Command};
 use crate::config::{
-    AgreeSettings, ApplySettings, DiscoverSettings, EmbedSettings, EvaluateSettings, FitSettings,
-    ReportSettings, ReviewSettings,
+    AgreeSettings, ApplySettings, CrosstabSettings, DiscoverSettings, EmbedSettings,
+    EvaluateSettings, FitSettings, ReportSettings, ReviewSettings,
 };
 use crate::embed::spec::{EmbedderSpec, Loaded};
 use crate::error::Result;
@@ -57,6 +58,9 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Report(a) => report::run(&ReportSettings::from_args(&a)?, &progress),
         Command::Review(a) => review::run(&ReviewSettings::from_args(&a)?, &progress),
+        Command::Crosstab(a) => {
+            crosstab::run(&CrosstabSettings::from_args(&a)?, &progress).map(drop)
+        }
         Command::Model(m) => model::run(&m, &progress),
     }
 }
@@ -116,12 +120,69 @@ pub fn tell_languages(
 
 /// Reads an answers file (codeframe's own CSV files as written) and shows its warnings.
 pub fn read_answers(input: &Path, columns: &ReadOptions, progress: &Progress) -> Result<Answers> {
-    let table = rundir::read_table(input)?;
+    answers_of(rundir::read_table(input)?, columns, progress)
+}
+
+/// The answers of a table already read, with its warnings and the rows left out shown.
+fn answers_of(table: ingest::Table, columns: &ReadOptions, progress: &Progress) -> Result<Answers> {
     let answers = ingest::answers_from_table(table, columns)?;
     for w in &answers.warnings {
         progress.warn(w);
     }
+    say_dropped(&answers, progress);
     Ok(answers)
+}
+
+/// Says which rows were left out as repeated ids.
+fn say_dropped(answers: &Answers, progress: &Progress) {
+    let r = &answers.respondents;
+    if r.dropped.is_empty() {
+        return;
+    }
+    let lines: Vec<String> = r
+        .dropped
+        .iter()
+        .take(10)
+        .map(|d| d.line.to_string())
+        .collect();
+    let more = r.dropped.len() - lines.len();
+    progress.warn(format!(
+        "{} rows left out: their id is used by another row, and --duplicates {} keeps that          one (lines {}{}); discover and apply list them in dropped.csv",
+        r.dropped.len(),
+        r.duplicates.as_str(),
+        lines.join(", "),
+        if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        }
+    ));
+}
+
+/// Records how the answers file's rows became answers: repeated ids, kept columns, weights.
+pub(crate) fn record_respondents(manifest: &mut crate::manifest::Manifest, answers: &Answers) {
+    let r = &answers.respondents;
+    manifest
+        .param("duplicates", r.duplicates.as_str())
+        .param("rows_read", answers.rows.len() + r.dropped.len())
+        .param("rows_dropped", r.dropped.len());
+    if !r.columns.is_empty() {
+        manifest.param("keep_columns", r.columns.clone());
+    }
+    if let Some(w) = &r.weight_column {
+        manifest.param("weight_column", w.as_str());
+    }
+}
+
+/// Says what the weights make of the base.
+fn say_weighted(written: &rundir::Written, command: &str, progress: &Progress) {
+    if let Some(w) = &written.weighted {
+        progress.say(format!(
+            "{command}: weighted by \"{}\" — the base's weights sum to {:.1}, an effective \
+             sample size of {:.1} (Kish); frequencies.csv has weighted_count and weighted_share",
+            w.column, w.base, w.n_eff
+        ));
+    }
 }
 
 #[cfg(test)]

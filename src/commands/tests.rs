@@ -107,10 +107,7 @@ fn round4(v: f32) -> f32 {
 }
 
 fn columns() -> ReadOptions {
-    ReadOptions {
-        text_column: "text".into(),
-        id_column: Some("id".into()),
-    }
+    ReadOptions::new("text", Some("id".into()))
 }
 
 fn discover_settings(input: &Path, frame: &Path, out: &Path) -> DiscoverSettings {

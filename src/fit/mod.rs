@@ -25,7 +25,7 @@ mod drift;
 mod logistic;
 mod metrics;
 mod select;
-mod stats;
+pub mod stats;
 #[cfg(test)]
 mod tests;
 mod threshold;

@@ -1,6 +1,7 @@
 //! Ingest: reads survey answers (CSV or TSV, columns by header name) into rows, rejecting bad
 //! files with a message that names the file, the line and the fix.
 
+pub mod respondent;
 pub mod substantive;
 
 pub mod xlsx;
@@ -12,6 +13,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{InputError, Result};
 use crate::fsio;
 use crate::manifest::sha256_hex;
+pub use respondent::{Dropped, Duplicates, Respondents};
 
 /// Which columns to read.
 #[derive(Debug, Clone)]
@@ -20,6 +22,25 @@ pub struct ReadOptions {
     pub text_column: String,
     /// Header name of the respondent/answer id; row numbers (1-based) when absent.
     pub id_column: Option<String>,
+    /// What to do with a repeated id.
+    pub duplicates: Duplicates,
+    /// Respondent columns carried into every output.
+    pub keep_columns: Vec<String>,
+    /// Column of survey weights.
+    pub weight_column: Option<String>,
+}
+
+impl ReadOptions {
+    /// The text and id columns, nothing kept, repeated ids refused.
+    pub fn new(text_column: impl Into<String>, id_column: Option<String>) -> Self {
+        ReadOptions {
+            text_column: text_column.into(),
+            id_column,
+            duplicates: Duplicates::Error,
+            keep_columns: Vec::new(),
+            weight_column: None,
+        }
+    }
 }
 
 /// One input row.
@@ -48,6 +69,8 @@ pub struct Answers {
     pub rows: Vec<Answer>,
     /// What the reader had to assume (e.g. the encoding), for the user to see.
     pub warnings: Vec<String>,
+    /// Kept columns and weights per row, and the rows left out as repeated ids.
+    pub respondents: Respondents,
 }
 
 impl Answers {
@@ -183,28 +206,41 @@ pub fn parse_answers(path: &Path, bytes: &[u8], opts: &ReadOptions) -> Result<An
     answers_from_table(parse_table(path, bytes)?, opts)
 }
 
-/// The answers of an already parsed table (see [`parse_answers`]).
+/// The answers of an already parsed table (see [`parse_answers`]): one per record, or per id
+/// with `--duplicates first|last`, with the kept columns and weights beside them.
 pub fn answers_from_table(table: Table, opts: &ReadOptions) -> Result<Answers, InputError> {
     let text_idx = table.column(&opts.text_column, "--text-column")?;
     let id_idx = match &opts.id_column {
         Some(c) => Some(table.column(c, "--id-column")?),
         None => None,
     };
-    let ids = match id_idx {
-        Some(i) => unique_ids(&table, i)?,
-        None => (1..=table.records.len()).map(|n| n.to_string()).collect(),
+    let (kept, dropped) = match id_idx {
+        Some(i) => respondent::dedup(&table, i, text_idx, opts.duplicates)?,
+        None => ((0..table.records.len()).collect(), Vec::new()),
     };
-    let rows = table
-        .records
+    let mut respondents = respondent::respondents(
+        &table,
+        &kept,
+        &opts.keep_columns,
+        opts.weight_column.as_deref(),
+    )?;
+    respondents.dropped = dropped;
+    respondents.duplicates = opts.duplicates;
+    let rows = kept
         .iter()
-        .zip(ids)
         .enumerate()
-        .map(|(row, (r, id))| Answer {
-            row,
-            line: r.line,
-            id,
-            text: r.fields.get(text_idx).cloned().unwrap_or_default(),
-            language: None,
+        .map(|(row, &i)| {
+            let r = &table.records[i];
+            Answer {
+                row,
+                line: r.line,
+                id: match id_idx {
+                    Some(c) => r.fields.get(c).map(|s| s.trim()).unwrap_or("").to_string(),
+                    None => (i + 1).to_string(),
+                },
+                text: r.fields.get(text_idx).cloned().unwrap_or_default(),
+                language: None,
+            }
         })
         .collect();
     Ok(Answers {
@@ -212,6 +248,7 @@ pub fn answers_from_table(table: Table, opts: &ReadOptions) -> Result<Answers, I
         sha256: table.sha256,
         rows,
         warnings: table.warnings,
+        respondents,
     })
 }
 
@@ -503,10 +540,7 @@ mod tests {
     use super::*;
 
     fn opts(text: &str, id: Option<&str>) -> ReadOptions {
-        ReadOptions {
-            text_column: text.into(),
-            id_column: id.map(Into::into),
-        }
+        ReadOptions::new(text, id.map(Into::into))
     }
 
     fn parse(bytes: &[u8], o: &ReadOptions) -> Result<Answers, InputError> {

@@ -4,6 +4,7 @@
 pub mod console;
 pub mod html;
 pub mod page;
+pub mod survey;
 pub mod tables;
 pub mod xlsx;
 
@@ -65,8 +66,9 @@ pub fn restore_cell(cell: &str) -> &str {
 
 /// A CSV from a header and rows of fields (quoted as needed, formula-like cells neutralised by
 /// [`spreadsheet_safe`]: answers are untrusted input).
-pub fn csv_table<R, F>(header: &[&str], rows: R) -> Vec<u8>
+pub fn csv_table<H, R, F>(header: &[H], rows: R) -> Vec<u8>
 where
+    H: AsRef<str>,
     R: IntoIterator<Item = Vec<F>>,
     F: AsRef<str>,
 {
@@ -76,7 +78,7 @@ where
             .terminator(csv::Terminator::Any(b'\n'))
             .from_writer(&mut out);
         // Writing to a Vec cannot fail.
-        let _ = w.write_record(header);
+        let _ = w.write_record(header.iter().map(AsRef::as_ref));
         for row in rows {
             let _ = w.write_record(
                 row.iter()
@@ -94,12 +96,21 @@ pub struct Sheet {
     /// Worksheet name.
     pub name: &'static str,
     /// Column names.
-    pub header: Vec<&'static str>,
+    pub header: Vec<String>,
     /// Rows of cells.
     pub rows: Vec<Vec<String>>,
 }
 
 impl Sheet {
+    /// A sheet with these column names.
+    pub fn new(name: &'static str, header: &[&str], rows: Vec<Vec<String>>) -> Self {
+        Sheet {
+            name,
+            header: header.iter().map(|h| h.to_string()).collect(),
+            rows,
+        }
+    }
+
     /// As CSV ([`csv_table`]).
     pub fn csv(&self) -> Vec<u8> {
         csv_table(&self.header, self.rows.iter().cloned())

@@ -82,6 +82,21 @@ pub struct Frequencies {
     pub rows_total: usize,
     /// Groups or codes first, then statuses.
     pub rows: Vec<FreqRow>,
+    /// The same counts weighted, when the run read weights.
+    pub weighted: Option<Weighted>,
+}
+
+/// A frequency table's weighted counts ([`super::survey::weigh`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Weighted {
+    /// The weight column.
+    pub column: String,
+    /// Per row of the table, the sum of its answers' weights.
+    pub counts: Vec<f64>,
+    /// The sum of weights over the base.
+    pub base: f64,
+    /// Kish's effective sample size of the base, `(Σw)² / Σw²`.
+    pub n_eff: f64,
 }
 
 fn share(n: usize, base: usize) -> Option<f64> {
@@ -134,6 +149,7 @@ pub fn discover_frequencies(d: &Discovery) -> Frequencies {
         base_n: d.rows,
         rows_total: d.rows,
         rows,
+        weighted: None,
     }
 }
 
@@ -176,7 +192,13 @@ pub fn apply_frequencies(app: &Application) -> Frequencies {
         base_n: coded,
         rows_total: app.rows.len(),
         rows,
+        weighted: None,
     }
+}
+
+/// Column names as a sheet holds them.
+fn cols(names: &[&str]) -> Vec<String> {
+    names.iter().map(|n| n.to_string()).collect()
 }
 
 fn f4(v: Option<f64>) -> String {
@@ -228,11 +250,17 @@ impl Frequencies {
                     .collect(),
             ),
         };
-        Sheet {
-            name: "frequencies",
-            header,
-            rows,
+        let mut sheet = Sheet::new("frequencies", &header, rows);
+        if let Some(w) = &self.weighted {
+            sheet
+                .header
+                .extend(["weighted_count".into(), "weighted_share".into()]);
+            for ((cells, row), n) in sheet.rows.iter_mut().zip(&self.rows).zip(&w.counts) {
+                cells.push(format!("{n:.4}"));
+                cells.push(f4(row.share.map(|_| n / w.base.max(f64::MIN_POSITIVE))));
+            }
         }
+        sheet
     }
 
     /// The group or code rows (what the chart shows).
@@ -247,7 +275,7 @@ impl Frequencies {
 pub fn discover_assignments(d: &Discovery) -> Sheet {
     Sheet {
         name: "assignments",
-        header: vec![
+        header: cols(&[
             "id",
             "text",
             "group",
@@ -255,7 +283,7 @@ pub fn discover_assignments(d: &Discovery) -> Sheet {
             "score",
             "status",
             "language",
-        ],
+        ]),
         rows: d
             .assignments
             .iter()
@@ -293,7 +321,7 @@ pub fn apply_assignments(app: &Application) -> Sheet {
     let codes = &app.summary.codes;
     Sheet {
         name: "assignments",
-        header: APPLY_ASSIGNMENT_COLUMNS.to_vec(),
+        header: APPLY_ASSIGNMENT_COLUMNS.map(String::from).to_vec(),
         rows: app
             .rows
             .iter()
@@ -326,7 +354,7 @@ pub fn drift_sheet(app: &Application) -> Sheet {
     let f = |v: Option<f64>| v.map(|v| format!("{v:.6}")).unwrap_or_default();
     Sheet {
         name: "drift",
-        header: vec![
+        header: cols(&[
             "code",
             "baseline_count",
             "baseline_share",
@@ -336,7 +364,7 @@ pub fn drift_sheet(app: &Application) -> Sheet {
             "z",
             "p_value",
             "flag",
-        ],
+        ]),
         rows: d
             .codes
             .iter()
@@ -374,7 +402,7 @@ pub fn drift_flag(p_value: Option<f64>, change_pp: Option<f64>) -> &'static str 
 pub fn map_sheet<'a>(points: impl IntoIterator<Item = (&'a str, [f32; 2])>) -> Sheet {
     Sheet {
         name: "map",
-        header: vec!["id", "x", "y"],
+        header: cols(&["id", "x", "y"]),
         rows: points
             .into_iter()
             .map(|(id, [x, y])| vec![id.to_string(), format!("{x:.5}"), format!("{y:.5}")])
@@ -419,7 +447,7 @@ impl EmbedStatus {
 pub fn ids_sheet(answers: &crate::ingest::Answers, truncated: &[bool]) -> Sheet {
     Sheet {
         name: "ids",
-        header: vec!["row", "id", "line", "status"],
+        header: cols(&["row", "id", "line", "status"]),
         rows: answers
             .rows
             .iter()

@@ -34,8 +34,9 @@ fn fit_cell(v: &str) -> (&str, bool) {
 }
 
 /// One worksheet named `sheet` with a bold header row; cells that read as numbers are numbers.
-pub fn table_xlsx<R, F>(sheet: &str, header: &[&str], rows: R) -> Result<Workbook>
+pub fn table_xlsx<H, R, F>(sheet: &str, header: &[H], rows: R) -> Result<Workbook>
 where
+    H: AsRef<str>,
     R: IntoIterator<Item = Vec<F>>,
     F: AsRef<str>,
 {
@@ -48,7 +49,7 @@ where
     ws.set_name(sheet).map_err(xlsx_error)?;
     let bold = Format::new().set_bold();
     for (c, h) in header.iter().enumerate() {
-        ws.write_string_with_format(0, c as u16, *h, &bold)
+        ws.write_string_with_format(0, c as u16, h.as_ref(), &bold)
             .map_err(xlsx_error)?;
     }
     for (r, row) in rows.into_iter().enumerate() {

@@ -53,6 +53,7 @@ fn answers(texts: &[&str]) -> Answers {
             })
             .collect(),
         warnings: vec![],
+        respondents: Default::default(),
     }
 }
 

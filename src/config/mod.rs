@@ -20,6 +20,10 @@ use crate::error::InputError;
 use crate::ingest::ReadOptions;
 use crate::rundir;
 
+mod survey;
+
+pub use survey::CrosstabSettings;
+
 type Checked<T> = Result<T, InputError>;
 
 /// Refuses a path that is not an existing file; `flag` names where it was given.
@@ -259,8 +263,8 @@ fn sentence_embedder(flags: &EmbedFlags) -> Checked<EmbedderSpec> {
 /// The answers file's columns as the reader takes them.
 fn read_options(c: &AnswerColumns) -> ReadOptions {
     ReadOptions {
-        text_column: c.text_column.clone(),
-        id_column: c.id_column.clone(),
+        duplicates: survey::duplicates(c.duplicates),
+        ..ReadOptions::new(c.text_column.clone(), c.id_column.clone())
     }
 }
 
@@ -425,7 +429,7 @@ impl DiscoverSettings {
         rundir::check_out_dir(&a.out, &inputs)?;
         Ok(DiscoverSettings {
             input: a.input.clone(),
-            columns: read_options(&a.columns),
+            columns: survey::with_respondents(read_options(&a.columns), &a.respondents),
             cluster,
             frame: a.frame.clone(),
             question: a.question.clone(),
@@ -739,7 +743,7 @@ impl ApplySettings {
             frame: a.frame.clone(),
             question: a.question.clone(),
             input: a.input.clone(),
-            columns: read_options(&a.columns),
+            columns: survey::with_respondents(read_options(&a.columns), &a.respondents),
             previous: a.previous.clone(),
             multi: a.multi,
             seed: a.seed,
@@ -859,8 +863,8 @@ impl ReviewSettings {
                 ReviewSource::Answers {
                     input: input.clone(),
                     columns: ReadOptions {
-                        text_column: a.text_column.clone(),
-                        id_column: a.id_column.clone(),
+                        duplicates: survey::duplicates(a.duplicates),
+                        ..ReadOptions::new(a.text_column.clone(), a.id_column.clone())
                     },
                     frame: frame.clone(),
                 }

@@ -5,7 +5,7 @@ Run from anywhere: python3 scripts/check-eccp-data.py [BLIND_DIR]
 (BLIND_DIR: the blind coder's input files; their checks are skipped when it is absent.)
 Exits 1 on the first failed check list; prints what it checked.
 """
-import csv, os, re, sys, tomllib
+import csv, os, re, shutil, subprocess, sys, tempfile, tomllib
 from collections import Counter
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "eccp-2020")
@@ -106,6 +106,36 @@ for qid, fname, table, n in (("q7", "q7_topics.csv", Q7, 79), ("q8", "q8_materia
     check(bh == ["id", "text"] and sorted(brows) == sorted([r[0], r[2]] for r in rows),
           f"blind {fname.split('_')[0]}_texts.csv: only id,text; same ids and texts")
     check([r[0] for r in brows] != ids, f"blind {fname.split('_')[0]}_texts.csv: order shuffled")
+
+# survey.csv: the same answers one row per respondent (scripts/make-eccp-survey.py).
+sh, srows = read(os.path.join(HERE, "survey.csv"))
+check(sh == ["respondent", "cluster_org", "role", "members", "q7", "q8"], "survey.csv: header")
+check([r[0] for r in srows] == [f"R{i:03d}" for i in range(1, 121)], "survey.csv: R001-R120 once each")
+for qid, fname in [("q7", "q7_topics.csv"), ("q8", "q8_materials.csv")]:
+    _, rows = read(os.path.join(HERE, fname))
+    joined = {}
+    for r in rows:
+        joined.setdefault(r[1], []).append(r[2].strip())
+    col = sh.index(qid)
+    check(all(r[col] == ", ".join(joined.get(r[0], [])) for r in srows),
+          f"survey.csv: {qid} is each respondent's {fname} rows joined")
+for col, question in [(1, "Question 10:"), (2, "Question 11:"), (3, "Question 13:")]:
+    pub = Counter(next(t for q, t in rt.items() if q.startswith(question)))
+    got = Counter(r[col] for r in srows if r[col])
+    check(got == pub, f"survey.csv: {sh[col]} totals equal the annex table {question}")
+check(all(r[1] == "Yes" or not (r[2] or r[3]) for r in srows),
+      "survey.csv: role and members only for respondents of a cluster organisation")
+tmp = tempfile.mkdtemp()
+try:
+    shutil.copytree(os.path.dirname(os.path.abspath(__file__)), os.path.join(tmp, "scripts"))
+    shutil.copytree(HERE, os.path.join(tmp, "data", "eccp-2020"))
+    subprocess.run([sys.executable, os.path.join(tmp, "scripts", "make-eccp-survey.py")],
+                   check=True, capture_output=True)
+    same = open(os.path.join(tmp, "data", "eccp-2020", "survey.csv"), "rb").read() == \
+        open(os.path.join(HERE, "survey.csv"), "rb").read()
+    check(same, "survey.csv: make-eccp-survey.py rebuilds it byte for byte")
+finally:
+    shutil.rmtree(tmp)
 
 print("FAILED: %d" % len(fails) if fails else "ALL CHECKS PASSED")
 sys.exit(1 if fails else 0)

@@ -11,11 +11,11 @@ D=data/eccp-2020
 mkdir -p out
 
 # A review store holds people's codes; discover will not replace a folder holding one.
-for q in q7 q8; do
-  if [ -f "out/eccp-$q/review.sqlite" ]; then
-    keep="out/eccp-$q-review-$(date +%Y%m%d-%H%M%S)"
-    echo "[demo] out/eccp-$q holds a review store; keeping it in $keep/ before rerunning" >&2
-    mkdir -p "$keep" && mv "out/eccp-$q"/review.sqlite* "$keep"/
+for run in eccp-q7 eccp-q8 eccp-survey/q7 eccp-survey/q8; do
+  if [ -f "out/$run/review.sqlite" ]; then
+    keep="out/${run//\//-}-review-$(date +%Y%m%d-%H%M%S)"
+    echo "[demo] out/$run holds a review store; keeping it in $keep/ before rerunning" >&2
+    mkdir -p "$keep" && mv "out/$run"/review.sqlite* "$keep"/
   fi
 done
 echo "[demo] Q7: one group per code of the frame, reported under its six topic groups" >&2
@@ -24,6 +24,11 @@ echo "[demo] Q7: one group per code of the frame, reported under its six topic g
 echo "[demo] Q8: one group per code of the frame" >&2
 "$BIN" discover "$D/q8_materials.csv" --text-column text --id-column id --k frame \
   --frame "$D/frame.toml" --out out/eccp-q8
+echo "[demo] the whole survey export in one run: $D/survey.csv, one row per respondent with" >&2
+echo "[demo] closed questions (cluster_org, role, members) and Q7 and Q8 side by side" >&2
+"$BIN" discover "$D/survey.csv" --text-column q7 --text-column q8 --id-column respondent \
+  --keep-column role --keep-column members --frame "$D/frame.toml" --k frame \
+  --out out/eccp-survey --report
 
 python3 - "$D" <<'PY'
 import csv, sys, tomllib
@@ -49,7 +54,14 @@ def show(title, out, rep):
 
 show("Q7 topics for future webinars, by topic group", "out/eccp-q7", report("Question 7:", by_group=True))
 show("Q8 supporting materials", "out/eccp-q8", report("Question 8:"))
+print("\nThe survey file in one run (out/eccp-survey): codeframe counts respondents' answers,")
+print("the report counts mentions (Q8: 121 mentions from 113 respondents); blanks are 'no answer'.")
+show("Q7 topics, by code (survey run)", "out/eccp-survey/q7", report("Question 7:"))
+show("Q8 supporting materials (survey run)", "out/eccp-survey/q8", report("Question 8:"))
 PY
+echo "" >&2
+echo "[demo] Q8 by role (Question 11), from the survey run's kept column" >&2
+"$BIN" crosstab out/eccp-survey/q8 --by role
 # Agreement: the report's coding (coder_a) against the blind second coding (coder_b) and against
 # codeframe (the discover runs above, joined by id). Q7 is compared at topic-group level, so the
 # human codes are first mapped to their topic groups from the frame.
@@ -80,6 +92,8 @@ echo "[demo] Q8 agreement by code: coder_a, coder_b and codeframe" >&2
 "$BIN" --quiet report out/eccp-q7
 "$BIN" --quiet report out/eccp-q8
 echo "[demo] reports: $PWD/out/eccp-q7/report.html and $PWD/out/eccp-q8/report.html" >&2
+echo "[demo] the survey run: $PWD/out/eccp-survey/report.html (a section per question)," >&2
+echo "[demo]   summary.csv (every question's table), q7/ and q8/ (each a run of its own)" >&2
 echo "[demo] results: out/eccp-q7/ and out/eccp-q8/ (assignments.csv: every answer with its group," >&2
 echo "[demo]          groups.json: keywords and typical answers, frequencies.csv, manifest.json," >&2
 echo "[demo]          agreement.json: every coefficient, disagreements.csv: answers to adjudicate," >&2

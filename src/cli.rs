@@ -66,9 +66,10 @@ pub enum ForwardChoice {
 /// The answer and id columns of an answers file, chosen by header name.
 #[derive(Debug, Args)]
 pub struct AnswerColumns {
-    /// Header name of the column holding the answers.
-    #[arg(long, value_name = "COL")]
-    pub text_column: String,
+    /// Header name of the column holding the answers; discover takes it again for each open
+    /// question of a survey file (one sub-folder of --out per question).
+    #[arg(long, value_name = "COL", required = true)]
+    pub text_column: Vec<String>,
     /// Header name of the id column (default: row numbers from 1).
     #[arg(long, value_name = "COL")]
     pub id_column: Option<String>,

@@ -3,13 +3,18 @@
 //! folder in one step), and typed readers for the report and `--previous`, which check that
 //! every file comes from the run `manifest.json` records.
 
+mod questions;
 mod read;
 mod stage;
 
 use std::path::{Path, PathBuf};
 
+pub use questions::{
+    questions_of, questions_sheet, read_survey, record_questions, survey_questions, QuestionEntry,
+    SurveyRun, QUESTIONS_SUMMARY,
+};
 pub use read::{read_attachments, read_run, read_table, ApplyRun, DiscoverRun, Run};
-pub use stage::Staging;
+pub use stage::{published, Staging};
 
 use crate::describe::Discovery;
 use crate::error::{InputError, Result};

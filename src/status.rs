@@ -30,17 +30,22 @@ pub enum Status {
     /// A placeholder that says nothing ("n/a", "-", "no idea", …).
     #[serde(rename = "non-substantive")]
     NonSubstantive,
+    /// A blank cell of a survey file with several questions: the respondent did not answer
+    /// this question, so the row stays out of the question's base and of any code.
+    #[serde(rename = "no answer")]
+    NoAnswer,
 }
 
 impl Status {
     /// Every status, in the order tables list them.
-    pub const ALL: [Status; 6] = [
+    pub const ALL: [Status; 7] = [
         Status::Clustered,
         Status::Coded,
         Status::BelowThreshold,
         Status::UnsupportedLanguage,
         Status::Empty,
         Status::NonSubstantive,
+        Status::NoAnswer,
     ];
 
     /// The word written in outputs.
@@ -52,12 +57,16 @@ impl Status {
             Status::UnsupportedLanguage => "unsupported language",
             Status::Empty => "empty",
             Status::NonSubstantive => "non-substantive",
+            Status::NoAnswer => "no answer",
         }
     }
 
     /// Whether the answer was set aside before grouping or coding (no code of its own).
     pub fn is_set_aside(self) -> bool {
-        matches!(self, Status::Empty | Status::NonSubstantive)
+        matches!(
+            self,
+            Status::Empty | Status::NonSubstantive | Status::NoAnswer
+        )
     }
 }
 

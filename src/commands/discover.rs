@@ -111,6 +111,9 @@ pub fn run(s: &DiscoverSettings, build: BuildEmbedder, progress: &Progress) -> R
         },
     );
     mark_uncovered(&mut discovery, &loaded);
+    if s.blanks_not_answered {
+        discovery.blanks_not_answered();
+    }
     let describe_secs = clock.lap();
     let map: Vec<(usize, [f32; 2])> = keep
         .iter()
@@ -137,7 +140,10 @@ pub fn run(s: &DiscoverSettings, build: BuildEmbedder, progress: &Progress) -> R
          {describe_secs:.2}, map {map_secs:.2}, writing {:.2}",
         clock.lap()
     ));
-    progress.say(format!("discover: wrote {}", s.out.display()));
+    progress.say(format!(
+        "discover: wrote {}",
+        rundir::published(&s.out).display()
+    ));
     Ok(discovery)
 }
 

@@ -9,6 +9,7 @@ pub mod embed;
 pub mod evaluate;
 pub mod fit;
 pub mod model;
+pub mod questions;
 pub mod report;
 pub mod review;
 
@@ -16,8 +17,8 @@ use std::path::Path;
 
 use crate::cli::{Cli, Command};
 use crate::config::{
-    AgreeSettings, ApplySettings, CrosstabSettings, DiscoverSettings, EmbedSettings,
-    EvaluateSettings, FitSettings, ReportSettings, ReviewSettings,
+    AgreeSettings, ApplySettings, CrosstabSettings, DiscoverPlan, EmbedSettings, EvaluateSettings,
+    FitSettings, ReportSettings, ReviewSettings,
 };
 use crate::embed::spec::{EmbedderSpec, Loaded};
 use crate::error::Result;
@@ -35,14 +36,16 @@ pub fn run(cli: Cli) -> Result<()> {
     let build: &mut dyn FnMut(&EmbedderSpec) -> Result<Loaded> = &mut |s| s.build();
     match cli.command {
         Command::Embed(a) => embed::run(&EmbedSettings::from_args(&a)?, build, &progress).map(drop),
-        Command::Discover(a) => {
-            let s = DiscoverSettings::from_args(&a)?;
-            discover::run(&s, build, &progress)?;
-            if s.report {
-                report::run(&ReportSettings::new(&s.out, None)?, &progress)?;
+        Command::Discover(a) => match DiscoverPlan::from_args(&a)? {
+            DiscoverPlan::One(s) => {
+                discover::run(&s, build, &progress)?;
+                if s.report {
+                    report::run(&ReportSettings::new(&s.out, None)?, &progress)?;
+                }
+                Ok(())
             }
-            Ok(())
-        }
+            DiscoverPlan::Questions(s) => questions::discover_all(&s, build, &progress),
+        },
         Command::Evaluate(a) => {
             evaluate::run(&EvaluateSettings::from_args(&a)?, &progress).map(drop)
         }

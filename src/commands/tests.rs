@@ -125,6 +125,7 @@ fn discover_settings(input: &Path, frame: &Path, out: &Path) -> DiscoverSettings
         embedding: spec(),
         out: out.to_path_buf(),
         report: false,
+        blanks_not_answered: false,
     }
 }
 
@@ -325,4 +326,154 @@ fn answers_in_languages_the_model_does_not_cover_are_only_suggestions() {
     assert!(page
         .status_counts
         .contains(&("unsupported language".to_string(), 2)));
+}
+
+/// The flags of a discover run, parsed as the binary parses them.
+fn discover_plan(args: &[&str]) -> crate::config::DiscoverPlan {
+    use clap::Parser;
+    let mut argv = vec!["codeframe", "discover"];
+    argv.extend_from_slice(args);
+    let cli = crate::cli::Cli::try_parse_from(argv).unwrap();
+    match cli.command {
+        crate::cli::Command::Discover(a) => crate::config::DiscoverPlan::from_args(&a).unwrap(),
+        _ => unreachable!(),
+    }
+}
+
+/// A survey export: one row per respondent, the answers in column `q`, the same answers in
+/// reverse order in `q2`, every third `q2` cell blank.
+fn write_wide(dir: &Path) -> PathBuf {
+    let csv = dir.join("survey.csv");
+    let mut w = csv::Writer::from_path(&csv).unwrap();
+    w.write_record(["id", "q", "q2"]).unwrap();
+    let n = ANSWERS.len();
+    for (i, (t, _)) in ANSWERS.iter().enumerate() {
+        let other = if i % 3 == 0 { "" } else { ANSWERS[n - 1 - i].0 };
+        w.write_record([format!("r{i}").as_str(), t, other])
+            .unwrap();
+    }
+    w.flush().unwrap();
+    csv
+}
+
+#[test]
+fn several_questions_run_into_one_survey_folder_whose_tables_agree() {
+    use crate::config::DiscoverPlan;
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_wide(dir.path());
+    let out = dir.path().join("survey");
+    let args = [
+        input.to_str().unwrap(),
+        "--text-column",
+        "q",
+        "--text-column",
+        "q2",
+        "--id-column",
+        "id",
+        "--k",
+        "3",
+        "--method",
+        "kmeans",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let DiscoverPlan::Questions(plan) = discover_plan(&args) else {
+        panic!("two columns make a survey run")
+    };
+    super::questions::discover_all(&plan, &mut fake, &Progress::silent()).unwrap();
+    let survey = rundir::read_survey(&out).unwrap();
+    assert_eq!(survey.questions.len(), 2);
+    let summary = std::fs::read_to_string(out.join(rundir::QUESTIONS_SUMMARY)).unwrap();
+    let mut from_questions = Vec::new();
+    for (e, run) in &survey.questions {
+        let freq = std::fs::read_to_string(out.join(&e.folder).join(rundir::FREQUENCIES)).unwrap();
+        for line in freq.lines().skip(1) {
+            from_questions.push(format!("{},{},", e.column, e.folder) + line);
+        }
+        let Run::Discover(r) = run else {
+            panic!("discover runs")
+        };
+        assert_eq!(r.discovery.rows, ANSWERS.len(), "every row of the file");
+    }
+    let stacked: Vec<String> = summary
+        .lines()
+        .skip(1)
+        .map(|l| {
+            // question, folder, rows, base, base_n, then the question's own row.
+            let cells: Vec<&str> = l.splitn(6, ',').collect();
+            format!("{},{},{}", cells[0], cells[1], cells[5])
+        })
+        .collect();
+    assert_eq!(
+        stacked, from_questions,
+        "summary.csv is the questions' tables"
+    );
+    // q2: 7 cells left blank and the blank answer are not answered — outside the base and
+    // any group.
+    let Run::Discover(q2) = &survey.questions[1].1 else {
+        panic!()
+    };
+    let not_answered = q2
+        .discovery
+        .assignments
+        .iter()
+        .filter(|a| a.status == Status::NoAnswer)
+        .count();
+    assert_eq!(not_answered, 8);
+    assert_eq!(q2.discovery.base(), ANSWERS.len() - 8);
+    let f = discover_frequencies(&q2.discovery);
+    assert_eq!(f.base_n, ANSWERS.len() - 8);
+    let shares: f64 = f.rows.iter().filter_map(|r| r.share).sum();
+    assert!(
+        (shares - 1.0).abs() < 1e-9,
+        "shares add up over the base: {shares}"
+    );
+    let err = rundir::read_run(&out).unwrap_err().to_string();
+    assert!(err.contains("survey run of 2 questions"), "{err}");
+
+    // The index page and each question's page; a person's file in a question folder is kept
+    // by a rerun.
+    let report = crate::config::ReportSettings::new(&out, None).unwrap();
+    super::report::run(&report, &Progress::silent()).unwrap();
+    let index = std::fs::read_to_string(out.join(rundir::REPORT)).unwrap();
+    assert!(index.contains("href=\"q2/report.html\""));
+    assert!(out.join("q/report.html").is_file());
+    std::fs::write(out.join("q2/notes.txt"), "mine").unwrap();
+    super::questions::discover_all(&plan, &mut fake, &Progress::silent()).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(out.join("q2/notes.txt")).unwrap(),
+        "mine"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join(rundir::QUESTIONS_SUMMARY)).unwrap(),
+        summary
+    );
+}
+
+#[test]
+fn a_survey_column_without_a_frame_question_is_refused_before_any_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_wide(dir.path());
+    let (_, frame) = write_inputs(dir.path());
+    let out = dir.path().join("survey");
+    let plan = discover_plan(&[
+        input.to_str().unwrap(),
+        "--text-column",
+        "q",
+        "--text-column",
+        "q2",
+        "--frame",
+        frame.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let crate::config::DiscoverPlan::Questions(plan) = plan else {
+        panic!()
+    };
+    let err = super::questions::discover_all(&plan, &mut fake, &Progress::silent()).unwrap_err();
+    assert!(
+        err.to_string().contains("no question for column \"q2\""),
+        "{err}"
+    );
+    assert!(!out.exists(), "nothing written");
 }

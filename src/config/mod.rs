@@ -20,8 +20,10 @@ use crate::error::InputError;
 use crate::ingest::ReadOptions;
 use crate::rundir;
 
+mod questions;
 mod survey;
 
+pub use questions::{DiscoverPlan, QuestionRun, QuestionRuns};
 pub use survey::CrosstabSettings;
 
 type Checked<T> = Result<T, InputError>;
@@ -260,11 +262,25 @@ fn sentence_embedder(flags: &EmbedFlags) -> Checked<EmbedderSpec> {
     Ok(spec)
 }
 
-/// The answers file's columns as the reader takes them.
-fn read_options(c: &AnswerColumns) -> ReadOptions {
+/// The answers file's columns as the reader takes them, for a command that codes one question.
+fn read_options(c: &AnswerColumns, command: &str) -> Checked<ReadOptions> {
+    match c.text_column.as_slice() {
+        [one] => Ok(column_options(c, one)),
+        _ => Err(InputError::flag(
+            format!(
+                "codeframe {command} codes one question; --text-column was given {} times",
+                c.text_column.len()
+            ),
+            "pass --text-column once, or run discover on the survey file for several questions",
+        )),
+    }
+}
+
+/// The answers file's columns, with `text` as the answers column.
+fn column_options(c: &AnswerColumns, text: &str) -> ReadOptions {
     ReadOptions {
         duplicates: survey::duplicates(c.duplicates),
-        ..ReadOptions::new(c.text_column.clone(), c.id_column.clone())
+        ..ReadOptions::new(text.to_string(), c.id_column.clone())
     }
 }
 
@@ -326,7 +342,7 @@ impl EmbedSettings {
         }
         Ok(EmbedSettings {
             input: a.input.clone(),
-            columns: read_options(&a.columns),
+            columns: read_options(&a.columns, "embed")?,
             embedding: embedder_spec(&a.embedding)?,
             out,
         })
@@ -354,6 +370,9 @@ pub struct DiscoverSettings {
     pub out: PathBuf,
     /// Also write the report page.
     pub report: bool,
+    /// Blank answers are questions not answered (a survey file with several questions), not
+    /// non-answers.
+    pub blanks_not_answered: bool,
 }
 
 /// Parses `--k` (a number, `auto` or `frame`) with `--k-range MIN..MAX`.
@@ -387,8 +406,14 @@ pub fn parse_k(k: &str, range: &str) -> Checked<KChoice> {
 }
 
 impl DiscoverSettings {
-    /// Checks every flag; touches no model and reads no data.
+    /// Checks every flag of a run on one question; touches no model and reads no data.
     pub fn from_args(a: &DiscoverArgs) -> Checked<Self> {
+        let columns = read_options(&a.columns, "discover")?;
+        Self::for_column(a, columns)
+    }
+
+    /// Checks every flag, for the question in `columns`.
+    pub(crate) fn for_column(a: &DiscoverArgs, columns: ReadOptions) -> Checked<Self> {
         existing_file(&a.input, "answers file", "codeframe discover")?;
         let k = parse_k(&a.k, &a.k_range)?;
         if let Some(f) = &a.frame {
@@ -429,7 +454,7 @@ impl DiscoverSettings {
         rundir::check_out_dir(&a.out, &inputs)?;
         Ok(DiscoverSettings {
             input: a.input.clone(),
-            columns: survey::with_respondents(read_options(&a.columns), &a.respondents),
+            columns: survey::with_respondents(columns, &a.respondents),
             cluster,
             frame: a.frame.clone(),
             question: a.question.clone(),
@@ -437,6 +462,7 @@ impl DiscoverSettings {
             embedding: embedder_spec(&a.embedding)?,
             out: a.out.clone(),
             report: a.report,
+            blanks_not_answered: false,
         })
     }
 }
@@ -677,7 +703,7 @@ impl FitSettings {
         rundir::check_out_file(&a.out, &inputs, "--out")?;
         Ok(FitSettings {
             input: a.input.clone(),
-            columns: read_options(&a.columns),
+            columns: read_options(&a.columns, "fit")?,
             label_column: a.label_column.clone(),
             frame: a.frame.clone(),
             question: a.question.clone(),
@@ -743,7 +769,7 @@ impl ApplySettings {
             frame: a.frame.clone(),
             question: a.question.clone(),
             input: a.input.clone(),
-            columns: survey::with_respondents(read_options(&a.columns), &a.respondents),
+            columns: survey::with_respondents(read_options(&a.columns, "apply")?, &a.respondents),
             previous: a.previous.clone(),
             multi: a.multi,
             seed: a.seed,

@@ -264,3 +264,32 @@ pub fn discovery(
         assignments,
     }
 }
+
+impl Discovery {
+    /// Blank answers become `no answer` — in a survey file a blank cell means the respondent
+    /// did not answer the question — so they leave the base and the frame's code for
+    /// non-answers; placeholders such as "n/a" keep theirs.
+    pub fn blanks_not_answered(&mut self) {
+        let mut moved = 0;
+        for a in &mut self.assignments {
+            if a.status == Status::Empty {
+                a.status = Status::NoAnswer;
+                a.group_name.clear();
+                moved += 1;
+            }
+        }
+        if moved > 0 {
+            self.set_aside.remove(&Status::Empty);
+            self.set_aside.insert(Status::NoAnswer, moved);
+            let base = self.base().max(1) as f64;
+            for g in &mut self.groups {
+                g.share = g.size as f64 / base;
+            }
+        }
+    }
+
+    /// Rows in the base of the shares: every row but those not answered.
+    pub fn base(&self) -> usize {
+        self.rows - self.set_aside.get(&Status::NoAnswer).copied().unwrap_or(0)
+    }
+}

@@ -414,6 +414,14 @@ fn decode<'a>(path: &Path, bytes: &'a [u8]) -> Result<(Cow<'a, str>, Option<Stri
     Ok((Cow::Owned(text), Some(warning)))
 }
 
+/// Refuses a table that lacks one of `columns` (named after `flag`), before any work on it.
+pub fn require_columns(table: &Table, columns: &[&str], flag: &str) -> Result<(), InputError> {
+    for c in columns {
+        column_index(&table.path, &table.headers, c, flag)?;
+    }
+    Ok(())
+}
+
 fn column_index(
     path: &Path,
     headers: &[String],

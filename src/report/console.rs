@@ -32,7 +32,8 @@ pub fn k_curve(curve: &[KScore], chosen: usize, stable: f64) -> String {
 
 /// Discover's closing table: each group with its size, share of all answers and keywords.
 pub fn discover_summary(d: &Discovery) -> String {
-    let aside: usize = d.set_aside.values().sum();
+    let not_answered = d.rows - d.base();
+    let aside: usize = d.set_aside.values().sum::<usize>() - not_answered;
     let mut s = if d.k == 0 {
         format!(
             "discover: nothing to group — none of the {} answers is substantive ({aside} set aside)\n",
@@ -41,11 +42,19 @@ pub fn discover_summary(d: &Discovery) -> String {
     } else {
         format!(
             "discover: {} groups over {} answers ({aside} set aside); shares are of all {} answers\n",
-            d.k, d.grouped, d.rows
+            d.k,
+            d.grouped,
+            d.base()
         )
     };
-    for (status, n) in &d.set_aside {
+    for (status, n) in d.set_aside.iter().filter(|(s, _)| **s != Status::NoAnswer) {
         let _ = writeln!(s, "  set aside as {status}: {n}");
+    }
+    if not_answered > 0 {
+        let _ = writeln!(
+            s,
+            "  no answer (blank; outside the base and every group): {not_answered}"
+        );
     }
     if let Some(name) = &d.set_aside_as {
         let _ = writeln!(

@@ -4,6 +4,7 @@
 pub mod console;
 pub mod html;
 pub mod page;
+pub mod questions;
 pub mod survey;
 pub mod tables;
 pub mod xlsx;

@@ -76,7 +76,7 @@ pub struct Attachments {
     pub notes: Vec<String>,
 }
 
-fn title(manifest: &Manifest, what: &str) -> (String, String) {
+pub(super) fn title(manifest: &Manifest, what: &str) -> (String, String) {
     let param = |k: &str| {
         manifest
             .parameters
@@ -99,14 +99,16 @@ fn title(manifest: &Manifest, what: &str) -> (String, String) {
     (title, source)
 }
 
-fn base_text(f: &Frequencies) -> String {
+pub(super) fn base_text(f: &Frequencies) -> String {
     match f.base {
         Base::AllAnswers => format!("all {} answers", f.base_n),
         Base::CodedAnswers => format!("the {} coded answers", f.base_n),
     }
 }
 
-fn status_counts<'a>(statuses: impl Iterator<Item = &'a Status>) -> Vec<(String, usize)> {
+pub(super) fn status_counts<'a>(
+    statuses: impl Iterator<Item = &'a Status>,
+) -> Vec<(String, usize)> {
     let mut m: BTreeMap<Status, usize> = BTreeMap::new();
     for s in statuses {
         *m.entry(*s).or_insert(0) += 1;

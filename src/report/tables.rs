@@ -111,7 +111,14 @@ pub fn discover_frequencies(d: &Discovery) -> Frequencies {
     for g in &d.groups {
         counts.entry(g.name.as_str()).or_insert((0, 0)).0 += g.size;
     }
-    let set_aside: usize = d.set_aside.values().sum();
+    // Rows not answered stay outside the base and outside the frame's code for non-answers.
+    let base = d.base();
+    let set_aside: usize = d
+        .set_aside
+        .iter()
+        .filter(|(s, _)| **s != Status::NoAnswer)
+        .map(|(_, n)| n)
+        .sum();
     if let Some(name) = &d.set_aside_as {
         let e = counts.entry(name.as_str()).or_insert((0, 0));
         e.0 += set_aside;
@@ -129,24 +136,26 @@ pub fn discover_frequencies(d: &Discovery) -> Frequencies {
             count: n,
             set_aside: aside,
             suggested: None,
-            share: share(n, d.rows),
+            share: share(n, base),
         })
         .collect();
-    if d.set_aside_as.is_none() {
-        rows.extend(d.set_aside.iter().map(|(&status, &n)| FreqRow {
-            name: status.to_string(),
-            kind: RowKind::Status(status),
-            code_id: None,
-            topic_group: None,
-            count: n,
-            set_aside: n,
-            suggested: None,
-            share: share(n, d.rows),
-        }));
-    }
+    let listed = d
+        .set_aside
+        .iter()
+        .filter(|(s, _)| d.set_aside_as.is_none() || **s == Status::NoAnswer);
+    rows.extend(listed.map(|(&status, &n)| FreqRow {
+        name: status.to_string(),
+        kind: RowKind::Status(status),
+        code_id: None,
+        topic_group: None,
+        count: n,
+        set_aside: n,
+        suggested: None,
+        share: (status != Status::NoAnswer).then(|| n as f64 / base.max(1) as f64),
+    }));
     Frequencies {
         base: Base::AllAnswers,
-        base_n: d.rows,
+        base_n: base,
         rows_total: d.rows,
         rows,
         weighted: None,

@@ -205,6 +205,7 @@ fn discovery(
     for (row, a) in d.assignments.iter().enumerate() {
         let code = match a.group {
             Some(g) => group_code.get(g - 1).copied(),
+            None if a.status == Status::NoAnswer => None,
             None => nonanswer,
         };
         insert_answer(

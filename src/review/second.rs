@@ -45,7 +45,7 @@ impl Store {
         {
             let mut st = self.conn.prepare(
                 "SELECT a.row, COALESCE(f.code, -1) FROM answers a LEFT JOIN finals f ON f.row = a.row
-                 WHERE a.status NOT IN ('empty') ORDER BY a.row",
+                 WHERE a.status NOT IN ('empty', 'no answer') ORDER BY a.row",
             )?;
             for r in st.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))? {
                 let (row, code) = r?;
@@ -164,7 +164,7 @@ impl Store {
         let z: f64 = 1.959_963_984_540_054;
         let raw = (2.0 * z).powi(2) * p_o * (1.0 - p_o) / ((1.0 - p_e).powi(2) * width.powi(2));
         let rows: i64 = self.conn.query_row(
-            "SELECT COUNT(*) FROM answers WHERE status != 'empty'",
+            "SELECT COUNT(*) FROM answers WHERE status NOT IN ('empty', 'no answer')",
             [],
             |r| r.get(0),
         )?;

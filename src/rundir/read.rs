@@ -95,6 +95,22 @@ pub fn read_run(dir: &Path) -> Result<Run> {
             NOT_A_RUN,
         )
     })?;
+    if let Some(questions) = super::questions_of(&manifest) {
+        let folders: Vec<String> = questions
+            .iter()
+            .map(|q| dir.join(&q.folder).display().to_string())
+            .collect();
+        return Err(bad(
+            dir,
+            None,
+            format!(
+                "this folder holds a survey run of {} questions, each in a sub-folder of its own",
+                questions.len()
+            ),
+            &format!("pass one question's folder: {}", folders.join(", ")),
+        )
+        .into());
+    }
     let kind = if manifest.command == "apply" {
         RunKind::Apply
     } else {

@@ -118,6 +118,32 @@ impl Staging {
         Ok(book.cut_cells)
     }
 
+    /// Where a sub-folder of the run is written before the run is committed (a question's run
+    /// in a survey folder).
+    pub fn sub_dir(&self, name: &str) -> PathBuf {
+        self.tmp.join(name)
+    }
+
+    /// Records the hash of a file already written into the staging folder, by its path within
+    /// the folder (a question's manifest).
+    pub fn record(&mut self, rel: &str) -> Result<()> {
+        let path = self.tmp.join(rel);
+        let bytes = fs::read(&path).map_err(|e| Error::io("read", &self.dir.join(rel), e))?;
+        self.files.insert(rel.to_string(), sha256_hex(&bytes));
+        Ok(())
+    }
+
+    /// Carries a person's files from the earlier run's sub-folder `name` into the new one, as
+    /// [`Staging::commit`] does for the folder itself.
+    pub fn carry_sub(&self, name: &str) -> Result<()> {
+        let old = self.dir.join(name);
+        let new = self.tmp.join(name);
+        if old.is_dir() && new.is_dir() {
+            carry_over(&old, &new).map_err(|e| Error::io("copy into", &new, e))?;
+        }
+        Ok(())
+    }
+
     /// Writes the manifest (with every file's hash) and puts the run in place of the folder.
     pub fn commit(mut self, mut manifest: Manifest) -> Result<()> {
         manifest.files = self.files.clone();
@@ -126,7 +152,7 @@ impl Staging {
             .keys()
             .map(String::as_str)
             .chain([MANIFEST])
-            .map(|n| self.dir.join(n).display().to_string())
+            .map(|n| published(&self.dir.join(n)).display().to_string())
             .collect();
         self.put(MANIFEST, &report::json("manifest", &manifest)?)?;
         if self.dir.is_dir() {
@@ -158,7 +184,8 @@ fn carry_over(old: &Path, tmp: &Path) -> std::io::Result<()> {
         Some(m) => m
             .files
             .keys()
-            .cloned()
+            // A question's files ("q7/manifest.json") make its whole sub-folder the run's own.
+            .map(|k| k.split('/').next().unwrap_or(k).to_string())
             .chain(m.outputs.iter().filter_map(|o| {
                 Path::new(o)
                     .file_name()
@@ -193,6 +220,28 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     } else {
         fs::hard_link(from, to).or_else(|_| fs::copy(from, to).map(|_| ()))
     }
+}
+
+/// The path a file will have once the runs being staged are committed: every staging folder
+/// in it (`.NAME.codeframe-PID-N`) replaced by the folder it stands for.
+pub fn published(path: &Path) -> PathBuf {
+    path.components()
+        .map(|c| {
+            let part = c.as_os_str();
+            match staged_name(&part.to_string_lossy()) {
+                Some(name) => std::ffi::OsString::from(name),
+                None => part.to_os_string(),
+            }
+        })
+        .collect()
+}
+
+/// `NAME` of a staging folder's name `.NAME.codeframe-PID-N`.
+fn staged_name(part: &str) -> Option<String> {
+    let (name, tail) = part.strip_prefix('.')?.rsplit_once(STAGE_TAG)?;
+    let (pid, n) = tail.split_once('-')?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    (digits(pid) && digits(n) && !name.is_empty()).then(|| name.to_string())
 }
 
 /// Puts `tmp` in place of `dir`; the old contents are removed.
@@ -300,6 +349,46 @@ mod tests {
         s.put("assignments.csv", b"two").unwrap();
         drop(s);
         assert_eq!(fs::read(dir.join("assignments.csv")).unwrap(), b"one");
+        assert_eq!(fs::read_dir(root.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn staged_paths_are_published_as_their_folders() {
+        let p = Path::new("/tmp/x/.survey.codeframe-12-0/q7/assignments.csv");
+        assert_eq!(published(p), Path::new("/tmp/x/survey/q7/assignments.csv"));
+        let kept = Path::new("/tmp/.hidden/.a.codeframe-x-1/f");
+        assert_eq!(published(kept), kept);
+    }
+
+    #[test]
+    fn a_survey_folder_stages_its_questions_and_keeps_their_foreign_files() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("survey");
+        let write = |note: Option<&[u8]>| {
+            let mut s = Staging::new(&dir).unwrap();
+            let mut q = Staging::new(&s.sub_dir("q7")).unwrap();
+            q.put("assignments.csv", b"rows").unwrap();
+            q.commit(manifest()).unwrap();
+            s.carry_sub("q7").unwrap();
+            s.record("q7/manifest.json").unwrap();
+            s.put("summary.csv", b"summary").unwrap();
+            s.commit(manifest()).unwrap();
+            if let Some(n) = note {
+                fs::write(dir.join("q7/evaluation.json"), n).unwrap();
+            }
+        };
+        write(Some(b"mine"));
+        write(None);
+        assert_eq!(fs::read(dir.join("q7/evaluation.json")).unwrap(), b"mine");
+        let q: Manifest =
+            serde_json::from_slice(&fs::read(dir.join("q7").join(MANIFEST)).unwrap()).unwrap();
+        assert!(
+            q.outputs.iter().all(|o| o.contains("/survey/q7/")),
+            "{:?}",
+            q.outputs
+        );
+        let m: Manifest = serde_json::from_slice(&fs::read(dir.join(MANIFEST)).unwrap()).unwrap();
+        assert!(m.files.contains_key("q7/manifest.json"));
         assert_eq!(fs::read_dir(root.path()).unwrap().count(), 1);
     }
 

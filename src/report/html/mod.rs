@@ -837,6 +837,9 @@ fn truncate(s: &str, max_chars: usize) -> String {
 }
 
 mod assets;
+mod index;
+
+pub use index::{render_index, IndexRow, QuestionSection, SurveyIndex};
 #[cfg(test)]
 mod tests;
 

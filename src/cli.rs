@@ -66,8 +66,8 @@ pub enum ForwardChoice {
 /// The answer and id columns of an answers file, chosen by header name.
 #[derive(Debug, Args)]
 pub struct AnswerColumns {
-    /// Header name of the column holding the answers; discover takes it again for each open
-    /// question of a survey file (one sub-folder of --out per question).
+    /// Header name of the column holding the answers; discover and apply take it again for
+    /// each open question of a survey file (one sub-folder of --out per question).
     #[arg(long, value_name = "COL", required = true)]
     pub text_column: Vec<String>,
     /// Header name of the id column (default: row numbers from 1).
@@ -278,7 +278,8 @@ pub struct FitArgs {
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
     /// A frame written by `codeframe fit` (.json), or a code frame (.toml) to code zero-shot
-    /// from its codes' descriptions.
+    /// from its codes' descriptions; with several --text-column, a .toml frame or a folder of
+    /// learned frames named after the questions' folders (q7.json, q8.json).
     pub frame: PathBuf,
     /// The new wave's answers with a header row: CSV, TSV (.tsv/.tab) or Excel (.xlsx).
     pub input: PathBuf,

@@ -196,3 +196,56 @@ fn bad_flags_for_several_questions_are_refused_before_any_work() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("codes one question"), "{}", stderr(&o));
 }
+
+#[test]
+fn apply_codes_the_wide_file_zero_shot_with_a_folder_per_question() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("wave");
+    let frame = root().join("data/eccp-2020/frame.toml");
+    let input = wide();
+    let apply = |out: &Path, frame: &Path| {
+        codeframe(
+            &[
+                "--quiet",
+                "apply",
+                frame.to_str().unwrap(),
+                input.to_str().unwrap(),
+                "--text-column",
+                "q7",
+                "--text-column",
+                "q8",
+                "--id-column",
+                "respondent",
+                "--out",
+                out.to_str().unwrap(),
+                "--report",
+            ],
+            dir.path(),
+        )
+    };
+    let o = apply(&out, &frame);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for folder in ["q7", "q8"] {
+        let a = rows(&out.join(folder).join("assignments.csv"));
+        assert_eq!(a.len(), 120, "every respondent in {folder}");
+        let statuses: Vec<&str> = a.iter().map(|r| r.get(6).unwrap_or("")).collect();
+        assert!(statuses.contains(&"no answer"), "{folder}: {statuses:?}");
+    }
+    let summary = rows(&out.join("summary.csv"));
+    assert!(summary
+        .iter()
+        .any(|r| &r[0] == "q8" && &r[5] == "Presentations"));
+    assert!(std::fs::read_to_string(out.join("report.html"))
+        .unwrap()
+        .contains("href=\"q7/report.html\""));
+    // One learned frame cannot code two questions.
+    let json = dir.path().join("q7.json");
+    std::fs::write(&json, "{}").unwrap();
+    let o = apply(&dir.path().join("other"), &json);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("a learned frame codes one question"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -11,7 +11,9 @@ use crate::embed::cpu::CpuInfo;
 use crate::embed::{Embedder, Precision};
 use crate::error::{Error, InputError, Result};
 use crate::fit::FitError;
-use crate::frame::apply::{codable, code_rows, previous_counts, summarise, Application, Baseline};
+use crate::frame::apply::{
+    blanks_not_answered, codable, code_rows, previous_counts, summarise, Application, Baseline,
+};
 use crate::frame::learned::{FrameModel, LearnedFrame};
 use crate::frame::zero_shot::zero_shot;
 use crate::frame::Frame;
@@ -100,6 +102,9 @@ pub fn run(s: &ApplySettings, build: BuildEmbedder, progress: &Progress) -> Resu
         s.seed,
     )?;
     let candidate_secs = t_cand.elapsed().as_secs_f64();
+    if s.blanks_not_answered {
+        blanks_not_answered(&mut rows);
+    }
     let app = summarise(&frame, rows, candidates, baseline).map_err(bad)?;
     let map: Vec<(usize, [f32; 2])> = keep
         .iter()
@@ -124,7 +129,10 @@ pub fn run(s: &ApplySettings, build: BuildEmbedder, progress: &Progress) -> Resu
          {candidate_secs:.2}, writing {:.2}",
         t_write.elapsed().as_secs_f64()
     ));
-    progress.say(format!("apply: wrote {}", s.out.display()));
+    progress.say(format!(
+        "apply: wrote {}",
+        rundir::published(&s.out).display()
+    ));
     Ok(app)
 }
 

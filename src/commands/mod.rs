@@ -17,7 +17,7 @@ use std::path::Path;
 
 use crate::cli::{Cli, Command};
 use crate::config::{
-    AgreeSettings, ApplySettings, CrosstabSettings, DiscoverPlan, EmbedSettings, EvaluateSettings,
+    AgreeSettings, ApplyPlan, CrosstabSettings, DiscoverPlan, EmbedSettings, EvaluateSettings,
     FitSettings, ReportSettings, ReviewSettings,
 };
 use crate::embed::spec::{EmbedderSpec, Loaded};
@@ -51,14 +51,16 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Agree(a) => agree::run(&AgreeSettings::from_args(&a)?, &progress).map(drop),
         Command::Fit(a) => fit::run(&FitSettings::from_args(&a)?, build, &progress).map(drop),
-        Command::Apply(a) => {
-            let s = ApplySettings::from_args(&a)?;
-            apply::run(&s, build, &progress)?;
-            if s.report {
-                report::run(&ReportSettings::new(&s.out, None)?, &progress)?;
+        Command::Apply(a) => match ApplyPlan::from_args(&a)? {
+            ApplyPlan::One(s) => {
+                apply::run(&s, build, &progress)?;
+                if s.report {
+                    report::run(&ReportSettings::new(&s.out, None)?, &progress)?;
+                }
+                Ok(())
             }
-            Ok(())
-        }
+            ApplyPlan::Questions(s) => questions::apply_all(&s, build, &progress),
+        },
         Command::Report(a) => report::run(&ReportSettings::from_args(&a)?, &progress),
         Command::Review(a) => review::run(&ReviewSettings::from_args(&a)?, &progress),
         Command::Crosstab(a) => {

@@ -208,6 +208,7 @@ fn the_apply_page_keeps_every_code_and_its_suggestions() {
             embedding: spec(),
             out: out.clone(),
             report: false,
+            blanks_not_answered: false,
         },
         &mut fake,
         &Progress::silent(),
@@ -476,4 +477,100 @@ fn a_survey_column_without_a_frame_question_is_refused_before_any_run() {
         "{err}"
     );
     assert!(!out.exists(), "nothing written");
+}
+
+/// FRAME with a second question, q2, holding the same codes.
+fn two_question_frame(dir: &Path) -> PathBuf {
+    let codes: String = FRAME
+        .split("[[codes]]")
+        .skip(1)
+        .map(|c| {
+            format!(
+                "[[codes]]{}",
+                c.replace("question = \"q\"", "question = \"q2\"")
+                    .replace("id = \"", "id = \"b-")
+            )
+        })
+        .collect();
+    let path = dir.join("two.toml");
+    std::fs::write(
+        &path,
+        format!("{FRAME}\n[[questions]]\nid = \"q2\"\n{codes}"),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn apply_codes_several_questions_zero_shot_and_compares_with_the_previous_survey() {
+    use clap::Parser;
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_wide(dir.path());
+    let frame = two_question_frame(dir.path());
+    let plan = |out: &Path, previous: Option<&Path>| {
+        let mut argv = vec![
+            "codeframe".to_string(),
+            "apply".into(),
+            frame.display().to_string(),
+            input.display().to_string(),
+        ];
+        for a in [
+            "--text-column",
+            "q",
+            "--text-column",
+            "q2",
+            "--id-column",
+            "id",
+        ] {
+            argv.push(a.into());
+        }
+        argv.extend(["--out".into(), out.display().to_string()]);
+        if let Some(p) = previous {
+            argv.extend(["--previous".into(), p.display().to_string()]);
+        }
+        let cli = crate::cli::Cli::try_parse_from(argv).unwrap();
+        let crate::cli::Command::Apply(a) = cli.command else {
+            unreachable!()
+        };
+        match crate::config::ApplyPlan::from_args(&a).unwrap() {
+            crate::config::ApplyPlan::Questions(p) => p,
+            crate::config::ApplyPlan::One(_) => panic!("two columns make a survey run"),
+        }
+    };
+    let wave1 = dir.path().join("wave1");
+    super::questions::apply_all(&plan(&wave1, None), &mut fake, &Progress::silent()).unwrap();
+    let wave2 = dir.path().join("wave2");
+    super::questions::apply_all(&plan(&wave2, Some(&wave1)), &mut fake, &Progress::silent())
+        .unwrap();
+    let survey = rundir::read_survey(&wave2).unwrap();
+    for (e, run) in &survey.questions {
+        let Run::Apply(r) = run else {
+            panic!("apply runs")
+        };
+        let m = &r.manifest.parameters;
+        assert_eq!(
+            m["question"],
+            e.folder.as_str(),
+            "coded with its frame question"
+        );
+        let blanks = r
+            .application
+            .rows
+            .iter()
+            .filter(|a| a.status == Status::NoAnswer)
+            .inspect(|a| assert_eq!(a.code, None, "no code for a question not answered"))
+            .count();
+        assert_eq!(blanks, if e.folder == "q" { 1 } else { 8 });
+        assert!(r.application.summary.drift_baseline.contains("wave1"));
+    }
+    let summary = rows_of(&wave2.join(rundir::QUESTIONS_SUMMARY));
+    assert!(summary.iter().any(|r| r[0] == "q2" && r[5] == "no answer"));
+}
+
+fn rows_of(path: &Path) -> Vec<Vec<String>> {
+    csv::Reader::from_path(path)
+        .unwrap()
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect()
 }

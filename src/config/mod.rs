@@ -23,7 +23,7 @@ use crate::rundir;
 mod questions;
 mod survey;
 
-pub use questions::{DiscoverPlan, QuestionRun, QuestionRuns};
+pub use questions::{ApplyPlan, DiscoverPlan, QuestionRun, QuestionRuns};
 pub use survey::CrosstabSettings;
 
 type Checked<T> = Result<T, InputError>;
@@ -271,7 +271,7 @@ fn read_options(c: &AnswerColumns, command: &str) -> Checked<ReadOptions> {
                 "codeframe {command} codes one question; --text-column was given {} times",
                 c.text_column.len()
             ),
-            "pass --text-column once, or run discover on the survey file for several questions",
+            "pass --text-column once (discover and apply take several questions of one file)",
         )),
     }
 }
@@ -739,14 +739,28 @@ pub struct ApplySettings {
     pub out: PathBuf,
     /// Also write the report page.
     pub report: bool,
+    /// Blank answers are questions not answered (a survey file with several questions).
+    pub blanks_not_answered: bool,
 }
 
 impl ApplySettings {
-    /// Checks every flag; touches no data.
+    /// Checks every flag of a run on one question; touches no data.
     pub fn from_args(a: &ApplyArgs) -> Checked<Self> {
-        existing_file(&a.frame, "frame file", "codeframe apply")?;
+        let columns = read_options(&a.columns, "apply")?;
+        Self::for_question(a, columns, &a.frame, a.previous.as_deref())
+    }
+
+    /// Checks every flag, for the question in `columns`, coded with `frame` and compared with
+    /// `previous`.
+    pub(crate) fn for_question(
+        a: &ApplyArgs,
+        columns: ReadOptions,
+        frame: &Path,
+        previous: Option<&Path>,
+    ) -> Checked<Self> {
+        existing_file(frame, "frame file", "codeframe apply")?;
         existing_file(&a.input, "answers file", "codeframe apply")?;
-        if let Some(p) = &a.previous {
+        if let Some(p) = previous {
             if !p.is_dir() {
                 return Err(InputError::file(
                     p,
@@ -756,26 +770,23 @@ impl ApplySettings {
                 ));
             }
         }
-        let inputs: Vec<&Path> = [
-            Some(a.frame.as_path()),
-            Some(a.input.as_path()),
-            a.previous.as_deref(),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
+        let inputs: Vec<&Path> = [Some(frame), Some(a.input.as_path()), previous]
+            .into_iter()
+            .flatten()
+            .collect();
         rundir::check_out_dir(&a.out, &inputs)?;
         Ok(ApplySettings {
-            frame: a.frame.clone(),
+            frame: frame.to_path_buf(),
             question: a.question.clone(),
             input: a.input.clone(),
-            columns: survey::with_respondents(read_options(&a.columns, "apply")?, &a.respondents),
-            previous: a.previous.clone(),
+            columns: survey::with_respondents(columns, &a.respondents),
+            previous: previous.map(Path::to_path_buf),
             multi: a.multi,
             seed: a.seed,
             embedding: sentence_embedder(&a.embedding)?,
             out: a.out.clone(),
             report: a.report,
+            blanks_not_answered: false,
         })
     }
 }

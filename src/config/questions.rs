@@ -2,10 +2,10 @@
 //! written into a sub-folder of `--out` named after the column.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use super::{column_options, Checked, DiscoverSettings};
-use crate::cli::DiscoverArgs;
+use super::{column_options, ApplySettings, Checked, DiscoverSettings};
+use crate::cli::{ApplyArgs, DiscoverArgs};
 use crate::error::InputError;
 use crate::rundir;
 
@@ -75,6 +75,133 @@ impl DiscoverPlan {
             report: a.report,
         }))
     }
+}
+
+/// What `codeframe apply` runs: one question, or several of one survey file.
+#[derive(Debug, Clone)]
+pub enum ApplyPlan {
+    /// One `--text-column`.
+    One(Box<ApplySettings>),
+    /// Several `--text-column`s.
+    Questions(QuestionRuns<ApplySettings>),
+}
+
+impl ApplyPlan {
+    /// Checks every flag; touches no model and reads no data. With several questions the
+    /// frame is a `.toml` frame (each column coded zero-shot with the frame question of its
+    /// name) or a folder with one learned frame per question, `FOLDER.json`; `--previous` is an
+    /// earlier survey folder of apply.
+    pub fn from_args(a: &ApplyArgs) -> Checked<Self> {
+        let columns = &a.columns.text_column;
+        if columns.len() < 2 {
+            return ApplySettings::from_args(a).map(|s| ApplyPlan::One(Box::new(s)));
+        }
+        if a.question.is_some() {
+            return Err(InputError::flag(
+                "--question names one frame question, but several --text-column were given",
+                "leave out --question: each column is coded with the frame question whose id is \
+                 the column's name (e.g. columns q7 and q8)",
+            ));
+        }
+        let folders = folder_names(columns)?;
+        let earlier = match &a.previous {
+            Some(p) => Some(earlier_survey(p)?),
+            None => None,
+        };
+        let mut questions = Vec::with_capacity(columns.len());
+        for (column, folder) in columns.iter().zip(folders) {
+            let frame = question_frame(&a.frame, &folder)?;
+            let previous = match &earlier {
+                Some((dir, folders)) => Some(previous_question(dir, folders, &folder, column)?),
+                None => None,
+            };
+            let options = column_options(&a.columns, column);
+            let mut settings =
+                ApplySettings::for_question(a, options, &frame, previous.as_deref())?;
+            settings.out = a.out.join(&folder);
+            rundir::check_out_dir(&settings.out, &[a.input.as_path()])?;
+            settings.report = false;
+            settings.blanks_not_answered = true;
+            questions.push(QuestionRun {
+                column: column.clone(),
+                folder,
+                settings,
+            });
+        }
+        Ok(ApplyPlan::Questions(QuestionRuns {
+            out: a.out.clone(),
+            questions,
+            report: a.report,
+        }))
+    }
+}
+
+/// The frame of one question: the `.toml` frame itself, or `FOLDER.json` in a folder of
+/// learned frames.
+fn question_frame(frame: &Path, folder: &str) -> Checked<PathBuf> {
+    if frame.is_dir() {
+        let f = frame.join(format!("{folder}.json"));
+        if !f.is_file() {
+            return Err(InputError::file(
+                &f,
+                None,
+                format!("no learned frame for question {folder} in the frames folder"),
+                format!(
+                    "write it with `codeframe fit … --out {}`, or pass a .toml frame",
+                    f.display()
+                ),
+            ));
+        }
+        return Ok(f);
+    }
+    let toml = frame
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
+    if frame.is_file() && !toml {
+        return Err(InputError::file(
+            frame,
+            None,
+            "a learned frame codes one question, but several --text-column were given",
+            "pass a folder holding one learned frame per question (q7.json, q8.json), or a \
+             .toml frame",
+        ));
+    }
+    Ok(frame.to_path_buf())
+}
+
+/// An earlier survey folder of apply, with its questions' folders.
+fn earlier_survey(dir: &Path) -> Checked<(PathBuf, Vec<String>)> {
+    match rundir::survey_questions(dir) {
+        Some(q) => Ok((dir.to_path_buf(), q.into_iter().map(|e| e.folder).collect())),
+        None => Err(InputError::file(
+            dir,
+            None,
+            "not the folder of an earlier apply over several questions",
+            "pass the --out folder of the previous wave's apply with the same --text-column \
+             flags to --previous",
+        )),
+    }
+}
+
+/// The previous wave's folder of one question.
+fn previous_question(
+    dir: &Path,
+    folders: &[String],
+    folder: &str,
+    column: &str,
+) -> Checked<PathBuf> {
+    if folders.iter().any(|f| f == folder) {
+        return Ok(dir.join(folder));
+    }
+    Err(InputError::file(
+        dir,
+        None,
+        format!(
+            "the previous wave has no question {column} (its folders: {})",
+            folders.join(", ")
+        ),
+        "leave out --previous, or code the question on its own",
+    ))
 }
 
 /// A column's sub-folder: lower case letters and digits, other runs of characters as one `-`

@@ -92,6 +92,15 @@ pub fn codable(frame: &LearnedFrame, text: &str) -> bool {
     }
 }
 
+/// Blank answers become `no answer` — in a survey file a blank cell means the respondent did
+/// not answer the question — without the frame's code for non-answers.
+pub fn blanks_not_answered(rows: &mut [Coded]) {
+    for r in rows.iter_mut().filter(|r| r.status == Status::Empty) {
+        r.status = Status::NoAnswer;
+        r.code = None;
+    }
+}
+
 /// The best code and its score; ties go to the lowest code.
 fn best_code(scores: &[f32]) -> (usize, f32) {
     let mut best = (0usize, f32::NEG_INFINITY);

@@ -154,7 +154,7 @@ fn render_question(out: &mut String, i: usize, q: &QuestionSection) {
     if q.has_page {
         put!(
             out,
-            "<p><a href=\"{folder}/report.html\">Groups, typical answers and map: {folder}/report.html</a> · \
+            "<p><a href=\"{folder}/report.html\">The question's own page: {folder}/report.html</a> · \
              tables in {folder}/</p>\n"
         );
     } else {

@@ -248,9 +248,10 @@ pub struct FitArgs {
     /// Columns of the answers file.
     #[command(flatten)]
     pub columns: AnswerColumns,
-    /// Header name of the human code column (empty cells: not coded, left out).
-    #[arg(long, value_name = "COL")]
-    pub label_column: String,
+    /// Header name of the human code column (empty cells: not coded, left out; "A; B" names
+    /// two codes); with several --text-column, one per question, in the same order.
+    #[arg(long, value_name = "COL", required = true)]
+    pub label_column: Vec<String>,
     /// Code frame (TOML) with the codes' ids, topic groups and descriptions.
     #[arg(long, value_name = "FRAME")]
     pub frame: Option<PathBuf>,
@@ -269,8 +270,9 @@ pub struct FitArgs {
     /// Embedding settings.
     #[command(flatten)]
     pub embedding: EmbedFlags,
-    /// The frame file to write (JSON).
-    #[arg(long, value_name = "FRAME.json")]
+    /// The frame file to write (JSON); with several --text-column, a folder that gets one
+    /// frame per question, named after its folder (q7.json, q8.json).
+    #[arg(long, value_name = "FRAME.json|DIR")]
     pub out: PathBuf,
 }
 
@@ -437,6 +439,9 @@ pub enum EvalMode {
     Codes,
     /// Predictions are group ids: clustering scores, groups matched to labels.
     Groups,
+    /// Both cells may name several codes separated by ";" (apply --multi's codes column):
+    /// sample-F1, micro/macro-F1 and each code's binary alpha, beside the first codes' scores.
+    Multi,
 }
 
 /// Flags of `codeframe evaluate`.

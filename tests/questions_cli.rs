@@ -249,3 +249,122 @@ fn apply_codes_the_wide_file_zero_shot_with_a_folder_per_question() {
         stderr(&o)
     );
 }
+
+/// The wide file with the coders' codes beside each question (`q7_code`, `q8_code`: the codes
+/// of the respondent's mentions, "A; B").
+fn coded_wide(dir: &Path) -> std::path::PathBuf {
+    let codes = |file: &str| {
+        let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for r in rows(&root().join("data/eccp-2020").join(file)) {
+            let c = m.entry(r[1].to_string()).or_default();
+            if !c.contains(&r[3].to_string()) {
+                c.push(r[3].to_string());
+            }
+        }
+        m
+    };
+    let (q7, q8) = (codes("q7_topics.csv"), codes("q8_materials.csv"));
+    let path = dir.join("coded.csv");
+    let mut w = csv::Writer::from_path(&path).unwrap();
+    w.write_record(["respondent", "q7", "q7_code", "q8", "q8_code"])
+        .unwrap();
+    for r in rows(&wide()) {
+        let get = |m: &BTreeMap<String, Vec<String>>| m.get(&r[0]).map(|c| c.join("; "));
+        w.write_record([
+            &r[0],
+            &r[4],
+            &get(&q7).unwrap_or_default(),
+            &r[5],
+            &get(&q8).unwrap_or_default(),
+        ])
+        .unwrap();
+    }
+    w.flush().unwrap();
+    path
+}
+
+#[test]
+fn fit_learns_a_frame_per_question_that_apply_takes_as_a_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let coded = coded_wide(dir.path());
+    let frames = dir.path().join("frames");
+    let frame = root().join("data/eccp-2020/frame.toml");
+    let fit = |extra: &[&str], out: &Path| {
+        let mut args = vec![
+            "--quiet",
+            "fit",
+            coded.to_str().unwrap(),
+            "--id-column",
+            "respondent",
+            "--frame",
+            frame.to_str().unwrap(),
+            "--text-column",
+            "q7",
+            "--text-column",
+            "q8",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        codeframe(&args, dir.path())
+    };
+    let o = fit(
+        &["--label-column", "q7_code", "--label-column", "q8_code"],
+        &frames,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    for (q, n) in [("q7", 15), ("q8", 9)] {
+        let f: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(frames.join(format!("{q}.json"))).unwrap())
+                .unwrap();
+        assert_eq!(f["question"], q);
+        assert_eq!(f["codes"].as_array().unwrap().len(), n, "{q}");
+    }
+    let out = dir.path().join("wave");
+    let o = codeframe(
+        &[
+            "--quiet",
+            "apply",
+            frames.to_str().unwrap(),
+            coded.to_str().unwrap(),
+            "--id-column",
+            "respondent",
+            "--text-column",
+            "q7",
+            "--text-column",
+            "q8",
+            "--multi",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let q8 = rows(&out.join("q8/assignments.csv"));
+    assert_eq!(q8.len(), 120);
+    let coded_rows = q8.iter().filter(|r| &r[6] == "coded").count();
+    assert!(
+        coded_rows > 80,
+        "{coded_rows} of 112 answers coded (in-sample)"
+    );
+
+    // Refused before any work: labels that do not pair with the questions, one frame file.
+    let cases: [(&[&str], &Path, &str); 2] = [
+        (
+            &["--label-column", "q7_code"],
+            &dir.path().join("f2"),
+            "2 --text-column but 1 --label-column",
+        ),
+        (
+            &["--label-column", "q7_code", "--label-column", "q8_code"],
+            &dir.path().join("one.json"),
+            "names one frame file",
+        ),
+    ];
+    for (flags, out, message) in cases {
+        let o = fit(flags, out);
+        assert_eq!(o.status.code(), Some(2), "{flags:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(message), "{flags:?}: {}", stderr(&o));
+        assert!(!out.exists());
+    }
+}

@@ -13,6 +13,7 @@ use crate::error::{Error, InputError, Result};
 use crate::fit::FitError;
 use crate::frame::apply::{
     blanks_not_answered, codable, code_rows, previous_counts, summarise, Application, Baseline,
+    Parts,
 };
 use crate::frame::learned::{FrameModel, LearnedFrame};
 use crate::frame::zero_shot::zero_shot;
@@ -72,7 +73,6 @@ pub fn run(s: &ApplySettings, build: BuildEmbedder, progress: &Progress) -> Resu
         .collect();
     let t_embed = Instant::now();
     let (vectors, summary) = loaded.embed(&texts, progress)?;
-    let embed_secs = t_embed.elapsed().as_secs_f64();
     progress.say(format!("apply: embedded {summary}"));
     let bad = |e: FitError| -> Error {
         InputError::file(
@@ -83,8 +83,16 @@ pub fn run(s: &ApplySettings, build: BuildEmbedder, progress: &Progress) -> Resu
         )
         .into()
     };
+    // With --multi each part of an answer naming several things is coded too.
+    let (owner, part_vectors) =
+        super::embed_parts(&mut loaded, &texts, s.multi, "apply", progress)?;
+    let parts = s.multi.then_some(Parts {
+        owner: &owner,
+        vectors: &part_vectors,
+    });
+    let embed_secs = t_embed.elapsed().as_secs_f64();
     let t_code = Instant::now();
-    let mut rows = code_rows(&frame, &answers, &keep, &vectors.data, s.multi).map_err(bad)?;
+    let mut rows = code_rows(&frame, &answers, &keep, &vectors.data, parts).map_err(bad)?;
     for &i in &keep {
         if !loaded.covers(rows[i].language.as_deref()) {
             rows[i].status = Status::UnsupportedLanguage;

@@ -3,8 +3,10 @@
 use crate::cli::EvalMode;
 use crate::config::EvaluateSettings;
 use crate::error::{InputError, Result};
-use crate::evaluate::join::{join, label_overlap, JoinColumns, LabelOverlap};
-use crate::evaluate::{render_text, EvalReport, Evaluation};
+use crate::evaluate::join::{
+    join, label_overlap, JoinColumns, Joined, LabelOverlap, NO_PREDICTION,
+};
+use crate::evaluate::{render_text, split_codes, EvalError, EvalReport, Evaluation, MultiScores};
 use crate::fsio;
 use crate::manifest::Manifest;
 use crate::progress::Progress;
@@ -24,7 +26,11 @@ pub fn run(s: &EvaluateSettings, progress: &Progress) -> Result<Evaluation> {
         gold_id: gold.column(&s.id_column, "--id-column")?,
         gold_label: gold.column(&s.gold_column, "--gold-column")?,
     };
-    let joined = join(&pred, &gold, cols)?;
+    let mut joined = join(&pred, &gold, cols)?;
+    let multi = (s.mode == EvalMode::Multi)
+        .then(|| multi_scores(&mut joined))
+        .transpose()
+        .map_err(|e| InputError::file(&s.gold, None, e.to_string(), "check the label columns"))?;
     let overlap = label_overlap(&joined);
     let (codes, mode_reason) = mode(s.mode, &overlap);
     let p: Vec<&str> = joined.pred.iter().map(String::as_str).collect();
@@ -48,13 +54,18 @@ pub fn run(s: &EvaluateSettings, progress: &Progress) -> Result<Evaluation> {
     }
     let evaluation = Evaluation {
         manifest,
-        mode: if codes { "codes" } else { "groups" },
+        mode: match (&multi, codes) {
+            (Some(_), _) => "multi",
+            (None, true) => "codes",
+            (None, false) => "groups",
+        },
         mode_reason,
         unknown_labels: overlap.unknown.clone(),
         n: joined.ids.len(),
         gold_uncoded: joined.gold_uncoded,
         pred_without_gold: joined.pred_without_gold,
         report: scores,
+        multi,
     };
     let json = report::json("evaluation", &evaluation)?;
     match &s.out {
@@ -70,13 +81,51 @@ pub fn run(s: &EvaluateSettings, progress: &Progress) -> Result<Evaluation> {
         progress.say(line);
     }
     progress.say(render_text(&evaluation.report));
+    if let Some(m) = &evaluation.multi {
+        progress.say(format!(
+            "evaluate: every code of each answer\n{}",
+            m.render_text()
+        ));
+    }
     Ok(evaluation)
+}
+
+/// The multi-code scores; leaves each answer's first code in `joined` for the other scores.
+fn multi_scores(joined: &mut Joined) -> std::result::Result<MultiScores, EvalError> {
+    let sets = |cells: &[String]| -> Vec<Vec<String>> {
+        cells
+            .iter()
+            .map(|c| match c.as_str() {
+                NO_PREDICTION => Vec::new(),
+                c => split_codes(c),
+            })
+            .collect()
+    };
+    let (pred, gold) = (sets(&joined.pred), sets(&joined.gold));
+    let scores = MultiScores::new(&pred, &gold)?;
+    let first = |v: &[Vec<String>]| -> Vec<String> {
+        v.iter()
+            .map(|c| {
+                c.first()
+                    .cloned()
+                    .unwrap_or_else(|| NO_PREDICTION.to_string())
+            })
+            .collect()
+    };
+    joined.pred = first(&pred);
+    joined.gold = first(&gold);
+    Ok(scores)
 }
 
 /// Codes or groups, and why.
 fn mode(asked: EvalMode, overlap: &LabelOverlap) -> (bool, String) {
     match asked {
         EvalMode::Codes => (true, "--mode codes".to_string()),
+        EvalMode::Multi => (
+            true,
+            "--mode multi: every code of each answer, and each answer's first code as codes"
+                .to_string(),
+        ),
         EvalMode::Groups => (false, "--mode groups".to_string()),
         EvalMode::Auto => {
             let codes = overlap.mostly_codes();

@@ -1,8 +1,11 @@
 //! `codeframe fit`: coded answers in, a learned frame (classifier, thresholds, figures) out.
 
+use std::path::Path;
+
 use super::BuildEmbedder;
-use crate::config::FitSettings;
+use crate::config::{FitSettings, QuestionRun};
 use crate::error::{Error, InputError, Result};
+use crate::fit::MultiRule;
 use crate::frame::fit::{learn, training_set, FitOptions, TrainingError, TrainingSet};
 use crate::frame::learned::{FrameModel, LearnedFrame, TrainingSummary, FORMAT, FORMAT_VERSION};
 use crate::frame::Frame;
@@ -30,6 +33,47 @@ pub fn share_with_interval(v: Option<f64>, ci: Option<(f64, f64)>, percent: bool
 
 fn f3(v: Option<f64>) -> String {
     v.map(|v| format!("{v:.3}")).unwrap_or_else(|| "-".into())
+}
+
+/// Fits one frame per question of a survey file, each written as `out/FOLDER.json`: the
+/// frames folder `apply` takes for the same questions. Every question's columns and labels are
+/// checked before the first is embedded.
+pub fn run_all(
+    out: &Path,
+    questions: &[QuestionRun<FitSettings>],
+    build: BuildEmbedder,
+    progress: &Progress,
+) -> Result<()> {
+    let Some(first) = questions.first() else {
+        return Ok(());
+    };
+    let table = rundir::read_table(&first.settings.input)?;
+    for q in questions {
+        table.column(&q.column, "--text-column")?;
+        table.column(&q.settings.label_column, "--label-column")?;
+    }
+    drop(table);
+    for q in questions {
+        progress.say(format!(
+            "fit: question {} (labels in {}) → {}",
+            q.column,
+            q.settings.label_column,
+            q.settings.out.display()
+        ));
+        run(&q.settings, build, progress)?;
+    }
+    let columns: Vec<String> = questions
+        .iter()
+        .map(|q| format!("--text-column {}", q.column))
+        .collect();
+    progress.say(format!(
+        "fit: wrote {} frames in {}; code the next wave with `codeframe apply {} WAVE {}`",
+        questions.len(),
+        out.display(),
+        out.display(),
+        columns.join(" ")
+    ));
+    Ok(())
 }
 
 /// Reads the coded answers, embeds them, cross-validates the candidate classifiers, calibrates
@@ -71,16 +115,27 @@ pub fn run(s: &FitSettings, build: BuildEmbedder, progress: &Progress) -> Result
     };
     progress.say(training_line(&set, s.folds.min(set.rows.len())));
     let spin = progress.spinner("cross-validating classifiers");
-    let learned = learn(&set, (&vectors.data, vectors.dim), opts, &mut |r, t| {
-        progress.say(format!(
-            "  {:<34} accuracy {}  macro-F1 {}  kappa {}  ({:.1} s)",
-            r.name,
-            f3(r.accuracy),
-            f3(r.macro_f1),
-            f3(r.kappa),
-            t.as_secs_f64()
-        ));
-    })
+    // Answers with several codes: their parts are embedded so that the rule for further codes
+    // can learn what the parts' codes are worth.
+    let several = set.also.iter().any(|a| !a.is_empty());
+    let (owner, part_vectors) = super::embed_parts(&mut loaded, &texts, several, "fit", progress)?;
+    let parts = (owner.as_slice(), part_vectors.as_slice());
+    let learned = learn(
+        &set,
+        (&vectors.data, vectors.dim),
+        parts,
+        opts,
+        &mut |r, t| {
+            progress.say(format!(
+                "  {:<34} accuracy {}  macro-F1 {}  kappa {}  ({:.1} s)",
+                r.name,
+                f3(r.accuracy),
+                f3(r.macro_f1),
+                f3(r.kappa),
+                t.as_secs_f64()
+            ));
+        },
+    )
     .map_err(|e| {
         Error::from(InputError::file(
             &s.input,
@@ -116,12 +171,16 @@ pub fn run(s: &FitSettings, build: BuildEmbedder, progress: &Progress) -> Result
         training: Some(learned.training),
         codes_placeholders: set.placeholders > 0,
         thresholds: learned.thresholds,
+        multi: learned.multi,
         manifest,
         classifier: learned.classifier,
     };
     fsio::create_parent_dir(&s.out)?;
     fsio::write_output(&s.out, &frame_file.to_bytes()?)?;
     progress.say(chosen_line(&training, s.target_precision));
+    if let Some(m) = &frame_file.multi {
+        progress.say(multi_line(m));
+    }
     progress.say(format!("fit: wrote {}", s.out.display()));
     Ok(frame_file)
 }
@@ -169,13 +228,35 @@ fn training_error(s: &FitSettings, e: TrainingError) -> Error {
 
 fn training_line(set: &TrainingSet, folds: usize) -> String {
     format!(
-        "fit: {} coded answers ({} of them placeholders such as \"nothing\"; {} uncoded and {} \
+        "fit: {} coded answers ({} with several codes, {} placeholders such as \"nothing\"; {} uncoded and {} \
          empty left out), {} codes; {folds}-fold cross-validation of each classifier:",
         set.rows.len(),
+        set.also.iter().filter(|a| !a.is_empty()).count(),
         set.placeholders,
         set.uncoded,
         set.empty,
         set.codes.len()
+    )
+}
+
+fn multi_line(m: &MultiRule) -> String {
+    format!(
+        "fit: {} of {} answers carry several codes ({:.2} per answer); apply --multi gives {}, \
+         and {}: per-answer F1 {:.3} out of fold, against {:.3} with the best code alone",
+        m.several,
+        m.answers,
+        m.codes_per_answer,
+        if m.ratio <= 1.0 {
+            format!("every code within {:.2} of the best code's score", m.ratio)
+        } else {
+            "no further code from the answer's scores".to_string()
+        },
+        match m.part_ratio {
+            Some(q) => format!("each part's best code within {q:.2} of it"),
+            None => "no codes from the answer's parts".to_string(),
+        },
+        m.sample_f1,
+        m.single_sample_f1
     )
 }
 

@@ -18,10 +18,11 @@ use std::path::Path;
 use crate::cli::{Cli, Command};
 use crate::config::{
     AgreeSettings, ApplyPlan, CrosstabSettings, DiscoverPlan, EmbedSettings, EvaluateSettings,
-    FitSettings, ReportSettings, ReviewSettings,
+    FitPlan, ReportSettings, ReviewSettings,
 };
 use crate::embed::spec::{EmbedderSpec, Loaded};
 use crate::error::Result;
+use crate::frame::parts::split_parts;
 use crate::ingest::{self, Answers, ReadOptions};
 use crate::progress::Progress;
 use crate::rundir;
@@ -39,10 +40,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Discover(a) => match DiscoverPlan::from_args(&a)? {
             DiscoverPlan::One(s) => {
                 discover::run(&s, build, &progress)?;
-                if s.report {
-                    report::run(&ReportSettings::new(&s.out, None)?, &progress)?;
-                }
-                Ok(())
+                page_if_asked(s.report, &s.out, &progress)
             }
             DiscoverPlan::Questions(s) => questions::discover_all(&s, build, &progress),
         },
@@ -50,14 +48,16 @@ pub fn run(cli: Cli) -> Result<()> {
             evaluate::run(&EvaluateSettings::from_args(&a)?, &progress).map(drop)
         }
         Command::Agree(a) => agree::run(&AgreeSettings::from_args(&a)?, &progress).map(drop),
-        Command::Fit(a) => fit::run(&FitSettings::from_args(&a)?, build, &progress).map(drop),
+        Command::Fit(a) => match FitPlan::from_args(&a)? {
+            FitPlan::One(s) => fit::run(&s, build, &progress).map(drop),
+            FitPlan::Questions { out, questions } => {
+                fit::run_all(&out, &questions, build, &progress)
+            }
+        },
         Command::Apply(a) => match ApplyPlan::from_args(&a)? {
             ApplyPlan::One(s) => {
                 apply::run(&s, build, &progress)?;
-                if s.report {
-                    report::run(&ReportSettings::new(&s.out, None)?, &progress)?;
-                }
-                Ok(())
+                page_if_asked(s.report, &s.out, &progress)
             }
             ApplyPlan::Questions(s) => questions::apply_all(&s, build, &progress),
         },
@@ -68,6 +68,42 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Model(m) => model::run(&m, &progress),
     }
+}
+
+/// The parts of answers that name several things ([`split_parts`]), embedded: the index in
+/// `texts` of each part's answer and the parts' row-major vectors (none when `wanted` is
+/// false or no answer has two parts).
+fn embed_parts(
+    loaded: &mut Loaded,
+    texts: &[&str],
+    wanted: bool,
+    command: &str,
+    progress: &Progress,
+) -> Result<(Vec<usize>, Vec<f32>)> {
+    let (owner, parts): (Vec<usize>, Vec<String>) = if wanted {
+        texts
+            .iter()
+            .enumerate()
+            .flat_map(|(j, t)| split_parts(t).into_iter().map(move |p| (j, p)))
+            .unzip()
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    if parts.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
+    let (v, summary) = loaded.embed(&refs, progress)?;
+    progress.say(format!("{command}: embedded the answers' parts: {summary}"));
+    Ok((owner, v.data))
+}
+
+/// Writes the run's page when `--report` asked for it.
+fn page_if_asked(report: bool, out: &Path, progress: &Progress) -> Result<()> {
+    if report {
+        report::run(&ReportSettings::new(out, None)?, progress)?;
+    }
+    Ok(())
 }
 
 /// Says when workbook cells were cut to Excel's limit.

@@ -329,13 +329,19 @@ fn answers_in_languages_the_model_does_not_cover_are_only_suggestions() {
         .contains(&("unsupported language".to_string(), 2)));
 }
 
+/// A command line parsed as the binary parses it: `codeframe ARGS…`.
+fn parse<S: AsRef<str>>(args: &[S]) -> crate::cli::Command {
+    use clap::Parser;
+    let argv = std::iter::once("codeframe").chain(args.iter().map(AsRef::as_ref));
+    crate::cli::Cli::try_parse_from(argv).unwrap().command
+}
+
 /// The flags of a discover run, parsed as the binary parses them.
 fn discover_plan(args: &[&str]) -> crate::config::DiscoverPlan {
-    use clap::Parser;
-    let mut argv = vec!["codeframe", "discover"];
-    argv.extend_from_slice(args);
-    let cli = crate::cli::Cli::try_parse_from(argv).unwrap();
-    match cli.command {
+    let argv: Vec<&str> = std::iter::once("discover")
+        .chain(args.iter().copied())
+        .collect();
+    match parse(&argv) {
         crate::cli::Command::Discover(a) => crate::config::DiscoverPlan::from_args(&a).unwrap(),
         _ => unreachable!(),
     }
@@ -503,14 +509,12 @@ fn two_question_frame(dir: &Path) -> PathBuf {
 
 #[test]
 fn apply_codes_several_questions_zero_shot_and_compares_with_the_previous_survey() {
-    use clap::Parser;
     let dir = tempfile::tempdir().unwrap();
     let input = write_wide(dir.path());
     let frame = two_question_frame(dir.path());
     let plan = |out: &Path, previous: Option<&Path>| {
         let mut argv = vec![
-            "codeframe".to_string(),
-            "apply".into(),
+            "apply".to_string(),
             frame.display().to_string(),
             input.display().to_string(),
         ];
@@ -528,8 +532,7 @@ fn apply_codes_several_questions_zero_shot_and_compares_with_the_previous_survey
         if let Some(p) = previous {
             argv.extend(["--previous".into(), p.display().to_string()]);
         }
-        let cli = crate::cli::Cli::try_parse_from(argv).unwrap();
-        let crate::cli::Command::Apply(a) = cli.command else {
+        let crate::cli::Command::Apply(a) = parse(&argv) else {
             unreachable!()
         };
         match crate::config::ApplyPlan::from_args(&a).unwrap() {

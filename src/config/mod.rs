@@ -9,7 +9,7 @@ use tch::Device;
 use crate::agree::AgreeOptions;
 use crate::cli::{
     AgreeArgs, AnswerColumns, ApplyArgs, DiscoverArgs, EmbedArgs, EmbedFlags, EmbedderChoice,
-    EvalMode, EvaluateArgs, FitArgs, ForwardChoice, MethodArg, NameLevel, ReportArgs,
+    EvalMode, EvaluateArgs, ForwardChoice, MethodArg, NameLevel, ReportArgs,
 };
 use crate::cluster::{ClusterParams, KChoice, Method, ParamError};
 use crate::embed::cpu::CpuInfo;
@@ -20,10 +20,12 @@ use crate::error::InputError;
 use crate::ingest::ReadOptions;
 use crate::rundir;
 
+mod fit;
 mod questions;
 mod survey;
 
-pub use questions::{ApplyPlan, DiscoverPlan, QuestionRun, QuestionRuns};
+pub use fit::FitSettings;
+pub use questions::{ApplyPlan, DiscoverPlan, FitPlan, QuestionRun, QuestionRuns};
 pub use survey::CrosstabSettings;
 
 type Checked<T> = Result<T, InputError>;
@@ -632,86 +634,6 @@ impl AgreeSettings {
             },
             out,
             disagreements,
-        })
-    }
-}
-
-/// Checked settings of `codeframe fit`.
-#[derive(Debug, Clone)]
-pub struct FitSettings {
-    /// Coded answers.
-    pub input: PathBuf,
-    /// Answer text and id columns.
-    pub columns: ReadOptions,
-    /// Human code column.
-    pub label_column: String,
-    /// Code frame (TOML) giving ids, groups and descriptions.
-    pub frame: Option<PathBuf>,
-    /// The frame's question.
-    pub question: Option<String>,
-    /// Cross-validation folds (`usize::MAX` for leave-one-out).
-    pub folds: usize,
-    /// Precision the automatically coded answers must reach.
-    pub target_precision: f64,
-    /// Seed of the folds.
-    pub seed: u64,
-    /// Embedding settings.
-    pub embedding: EmbedderSpec,
-    /// The frame file to write.
-    pub out: PathBuf,
-}
-
-impl FitSettings {
-    /// Checks every flag; touches no data.
-    pub fn from_args(a: &FitArgs) -> Checked<Self> {
-        existing_file(&a.input, "answers file", "codeframe fit")?;
-        if let Some(f) = &a.frame {
-            existing_file(f, "frame file", "--frame")?;
-        }
-        let folds = if a.folds.eq_ignore_ascii_case("loo") {
-            usize::MAX
-        } else {
-            match a.folds.parse::<usize>() {
-                Ok(n) if n >= 2 => n,
-                _ => {
-                    return Err(InputError::flag(
-                        format!(
-                            "--folds {} is not a number of folds (2 or more) or loo",
-                            a.folds
-                        ),
-                        "pass --folds 5, or --folds loo for leave-one-out",
-                    ))
-                }
-            }
-        };
-        if !(a.target_precision > 0.0 && a.target_precision <= 1.0) {
-            return Err(InputError::flag(
-                format!("--target-precision {} is not in (0, 1]", a.target_precision),
-                "pass a precision such as 0.85",
-            ));
-        }
-        if a.out.extension().and_then(|e| e.to_str()) != Some("json") {
-            return Err(InputError::flag(
-                format!("--out {} does not end in .json", a.out.display()),
-                "name the frame file FRAME.json",
-            ));
-        }
-        let inputs: Vec<&Path> = [Some(a.input.as_path()), a.frame.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect();
-        rundir::check_out_file(&a.out, &inputs, "--out")?;
-        Ok(FitSettings {
-            input: a.input.clone(),
-            columns: read_options(&a.columns, "fit")?,
-            label_column: a.label_column.clone(),
-            frame: a.frame.clone(),
-            question: a.question.clone(),
-            folds,
-            target_precision: a.target_precision,
-            seed: a.seed,
-            embedding: sentence_embedder(&a.embedding)?,
-            out: a.out.clone(),
         })
     }
 }

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::{column_options, ApplySettings, Checked, DiscoverSettings};
-use crate::cli::{ApplyArgs, DiscoverArgs};
+use super::{column_options, ApplySettings, Checked, DiscoverSettings, FitSettings};
+use crate::cli::{ApplyArgs, DiscoverArgs, FitArgs};
 use crate::error::InputError;
 use crate::rundir;
 
@@ -47,33 +47,90 @@ impl DiscoverPlan {
         if columns.len() < 2 {
             return DiscoverSettings::from_args(a).map(|s| DiscoverPlan::One(Box::new(s)));
         }
-        if a.question.is_some() {
-            return Err(InputError::flag(
+        let survey = Survey {
+            columns,
+            question: a.question.as_deref(),
+            input: &a.input,
+            out: &a.out,
+            report: a.report,
+        };
+        survey
+            .runs(|column, _| DiscoverSettings::for_column(a, column_options(&a.columns, column)))
+            .map(DiscoverPlan::Questions)
+    }
+}
+
+/// Settings that can be one question's part of a survey run.
+trait SurveyPart {
+    /// Points the run at its sub-folder: no page of its own (the survey run writes them) and
+    /// blank cells counted as not answered.
+    fn make_part(&mut self, out: PathBuf);
+}
+
+impl SurveyPart for DiscoverSettings {
+    fn make_part(&mut self, out: PathBuf) {
+        self.out = out;
+        self.report = false;
+        self.blanks_not_answered = true;
+    }
+}
+
+impl SurveyPart for ApplySettings {
+    fn make_part(&mut self, out: PathBuf) {
+        self.out = out;
+        self.report = false;
+        self.blanks_not_answered = true;
+    }
+}
+
+/// The flags every survey run shares.
+struct Survey<'a> {
+    columns: &'a [String],
+    question: Option<&'a str>,
+    input: &'a Path,
+    out: &'a Path,
+    report: bool,
+}
+
+impl Survey<'_> {
+    /// `--question` names one frame question: no use with several columns.
+    fn refuse_question(&self) -> Checked<()> {
+        match self.question {
+            Some(_) => Err(InputError::flag(
                 "--question names one frame question, but several --text-column were given",
                 "leave out --question: each column is coded with the frame question whose id is \
                  the column's name (e.g. columns q7 and q8)",
-            ));
+            )),
+            None => Ok(()),
         }
-        let folders = folder_names(columns)?;
-        let mut questions = Vec::with_capacity(columns.len());
-        for (column, folder) in columns.iter().zip(folders) {
-            let mut settings = DiscoverSettings::for_column(a, column_options(&a.columns, column))?;
-            settings.out = a.out.join(&folder);
+    }
+
+    /// Refuses `--question`, names the folders and builds each question's settings with
+    /// `make(column, folder)`, pointed at its sub-folder.
+    fn runs<S: SurveyPart>(
+        &self,
+        mut make: impl FnMut(&str, &str) -> Checked<S>,
+    ) -> Checked<QuestionRuns<S>> {
+        self.refuse_question()?;
+        let folders = folder_names(self.columns)?;
+        let mut questions = Vec::with_capacity(self.columns.len());
+        for (column, folder) in self.columns.iter().zip(folders) {
+            let mut settings = make(column, &folder)?;
+            let out = self.out.join(&folder);
             // A question folder may hold a review store too; it is never replaced unasked.
-            rundir::check_out_dir(&settings.out, &[a.input.as_path()])?;
-            settings.report = false;
-            settings.blanks_not_answered = true;
+            rundir::check_out_dir(&out, &[self.input])?;
+            settings.make_part(out);
             questions.push(QuestionRun {
                 column: column.clone(),
                 folder,
                 settings,
             });
         }
-        Ok(DiscoverPlan::Questions(QuestionRuns {
-            out: a.out.clone(),
+        Ok(QuestionRuns {
+            out: self.out.to_path_buf(),
             questions,
-            report: a.report,
-        }))
+            report: self.report,
+        })
     }
 }
 
@@ -96,43 +153,101 @@ impl ApplyPlan {
         if columns.len() < 2 {
             return ApplySettings::from_args(a).map(|s| ApplyPlan::One(Box::new(s)));
         }
-        if a.question.is_some() {
-            return Err(InputError::flag(
-                "--question names one frame question, but several --text-column were given",
-                "leave out --question: each column is coded with the frame question whose id is \
-                 the column's name (e.g. columns q7 and q8)",
-            ));
-        }
-        let folders = folder_names(columns)?;
+        let survey = Survey {
+            columns,
+            question: a.question.as_deref(),
+            input: &a.input,
+            out: &a.out,
+            report: a.report,
+        };
+        survey.refuse_question()?;
         let earlier = match &a.previous {
             Some(p) => Some(earlier_survey(p)?),
             None => None,
         };
+        survey
+            .runs(|column, folder| {
+                let frame = question_frame(&a.frame, folder)?;
+                let previous = match &earlier {
+                    Some((dir, folders)) => Some(previous_question(dir, folders, folder, column)?),
+                    None => None,
+                };
+                let options = column_options(&a.columns, column);
+                ApplySettings::for_question(a, options, &frame, previous.as_deref())
+            })
+            .map(ApplyPlan::Questions)
+    }
+}
+
+/// What `codeframe fit` runs: one question, or several of one survey file, each with its own
+/// label column, written as `DIR/FOLDER.json` (the frames folder apply takes).
+#[derive(Debug, Clone)]
+pub enum FitPlan {
+    /// One `--text-column`.
+    One(Box<FitSettings>),
+    /// Several: the frames folder and each question's settings.
+    Questions {
+        /// The frames folder.
+        out: PathBuf,
+        /// The questions, in the order given.
+        questions: Vec<QuestionRun<FitSettings>>,
+    },
+}
+
+impl FitPlan {
+    /// Checks every flag; touches no model and reads no data. Each `--text-column` pairs with
+    /// the `--label-column` in the same place; with `--frame`, each question is the frame
+    /// question named after its folder.
+    pub fn from_args(a: &FitArgs) -> Checked<Self> {
+        let columns = &a.columns.text_column;
+        if columns.len() < 2 {
+            return FitSettings::from_args(a).map(|s| FitPlan::One(Box::new(s)));
+        }
+        let survey = Survey {
+            columns,
+            question: a.question.as_deref(),
+            input: &a.input,
+            out: &a.out,
+            report: false,
+        };
+        survey.refuse_question()?;
+        if a.label_column.len() != columns.len() {
+            return Err(InputError::flag(
+                format!(
+                    "{} --text-column but {} --label-column were given",
+                    columns.len(),
+                    a.label_column.len()
+                ),
+                "pass one --label-column per --text-column, in the same order",
+            ));
+        }
+        if a.out.extension().is_some_and(|e| e == "json") {
+            return Err(InputError::flag(
+                format!(
+                    "--out {} names one frame file, but several questions are fitted",
+                    a.out.display()
+                ),
+                "pass a folder (e.g. --out frames): each question's frame is written as \
+                 frames/q7.json, the frames folder apply takes",
+            ));
+        }
+        let folders = folder_names(columns)?;
         let mut questions = Vec::with_capacity(columns.len());
-        for (column, folder) in columns.iter().zip(folders) {
-            let frame = question_frame(&a.frame, &folder)?;
-            let previous = match &earlier {
-                Some((dir, folders)) => Some(previous_question(dir, folders, &folder, column)?),
-                None => None,
-            };
+        for ((column, label), folder) in columns.iter().zip(&a.label_column).zip(folders) {
+            let out = a.out.join(format!("{folder}.json"));
+            let question = a.frame.as_ref().map(|_| folder.clone());
             let options = column_options(&a.columns, column);
-            let mut settings =
-                ApplySettings::for_question(a, options, &frame, previous.as_deref())?;
-            settings.out = a.out.join(&folder);
-            rundir::check_out_dir(&settings.out, &[a.input.as_path()])?;
-            settings.report = false;
-            settings.blanks_not_answered = true;
+            let settings = FitSettings::for_question(a, options, label, question, &out)?;
             questions.push(QuestionRun {
                 column: column.clone(),
                 folder,
                 settings,
             });
         }
-        Ok(ApplyPlan::Questions(QuestionRuns {
+        Ok(FitPlan::Questions {
             out: a.out.clone(),
             questions,
-            report: a.report,
-        }))
+        })
     }
 }
 

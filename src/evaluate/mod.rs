@@ -11,12 +11,14 @@ mod cluster;
 mod frequency;
 mod hungarian;
 pub mod join;
+pub mod multi;
 mod report;
 
 pub use classify::{ClassScores, Prf};
 pub use cluster::ClusterScores;
 pub use frequency::{FreqRow, FrequencyTable, UNMATCHED_LABEL};
 pub use hungarian::hungarian;
+pub use multi::{split_codes, MultiScores};
 pub use report::{render_text, EvalReport};
 
 use serde::Serialize;
@@ -29,7 +31,7 @@ use std::fmt;
 pub struct Evaluation {
     /// Inputs' hashes, parameters, version.
     pub manifest: crate::manifest::Manifest,
-    /// "codes" or "groups".
+    /// "codes", "groups" or "multi".
     pub mode: &'static str,
     /// Why: the mode asked for, or how many predictions are gold labels.
     pub mode_reason: String,
@@ -41,8 +43,11 @@ pub struct Evaluation {
     pub gold_uncoded: usize,
     /// Prediction rows whose id the gold file lacks, left out.
     pub pred_without_gold: usize,
-    /// The scores.
+    /// The scores (with several codes per answer: of each answer's first code).
     pub report: EvalReport,
+    /// With `--mode multi`: the scores of every answer's set of codes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multi: Option<MultiScores>,
 }
 
 /// Why an evaluation could not be computed.

@@ -24,6 +24,7 @@ mod cv;
 mod drift;
 mod logistic;
 mod metrics;
+pub mod multi;
 mod select;
 pub mod stats;
 #[cfg(test)]
@@ -34,6 +35,7 @@ pub use classifier::{Classifier, ClassifierSpec, KNN_TEMPERATURE, ZERO_SHOT_THRE
 pub use cv::{cross_validate, stratified_split, CvResult, Split};
 pub use drift::{drift, ChiSquare, CodeDrift, Drift};
 pub use metrics::{evaluate, CodeMetrics, Metrics};
+pub use multi::{codes_within, MultiRule};
 pub use select::{select, select_observed, CandidateReport, Selection};
 pub use stats::{chi_square_sf, erfc, ln_gamma, normal_cdf, regularized_gamma_q, wilson};
 pub use threshold::{

@@ -7,12 +7,14 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::learned::{FrameCode, LearnedFrame};
+use crate::fit::multi::answer_codes;
 use crate::fit::{drift, Drift, FitError};
 use crate::ingest::substantive::{set_aside, SetAside};
 use crate::ingest::Answers;
 use crate::status::Status;
 
-/// With `--multi`, further codes need at least this share of the best code's score.
+/// With `--multi` and a frame without a learned rule, further codes need at least this share
+/// of the best code's score.
 pub const MULTI_RATIO: f32 = 0.9;
 
 /// One row of an apply's assignments.csv.
@@ -29,7 +31,7 @@ pub struct Coded {
     pub confidence: Option<f32>,
     /// Coded, below threshold, empty or non-substantive.
     pub status: Status,
-    /// With --multi: every code passing its threshold, best first.
+    /// With --multi: the best code first, then the further codes (see [`code_rows`]).
     pub codes: Vec<usize>,
     /// Candidate new code (1-based) of a below-threshold answer.
     pub candidate: Option<usize>,
@@ -112,14 +114,25 @@ fn best_code(scores: &[f32]) -> (usize, f32) {
     best
 }
 
+/// The parts of the classified answers (`apply --multi`), embedded.
+#[derive(Debug, Clone, Copy)]
+pub struct Parts<'a> {
+    /// For each part, the index into `keep` of its answer.
+    pub owner: &'a [usize],
+    /// Row-major unit vectors, one per part.
+    pub vectors: &'a [f32],
+}
+
 /// Codes every row: `keep` are the rows classified, in the order of `vectors` (row-major unit
 /// vectors). Each answer is scored on its own, so coding it alone gives the result it gets here.
+/// With `multi`, an answer's codes are its best code, then the further codes and parts' codes
+/// the frame's learned rule gives ([`answer_codes`]), or else the fixed rule.
 pub fn code_rows(
     frame: &LearnedFrame,
     answers: &Answers,
     keep: &[usize],
     vectors: &[f32],
-    multi: bool,
+    multi: Option<Parts>,
 ) -> Result<Vec<Coded>, FitError> {
     // Answers set aside carry the frame's code for non-answers, if it has one; their status
     // still says why they were not classified.
@@ -141,27 +154,27 @@ pub fn code_rows(
         })
         .collect();
     let all_scores = frame.classifier.scores_batch(vectors)?;
-    let scored: Vec<(usize, f32, Vec<usize>)> = all_scores
-        .par_iter()
-        .map(|scores| {
-            let (code, score) = best_code(scores);
-            let mut extra: Vec<(usize, f32)> = Vec::new();
-            if multi {
-                // A second code must pass its own threshold and come close to the best score:
-                // thresholds are calibrated for the best code, and cosine scores of unrelated
-                // codes can pass them too.
-                extra = scores
-                    .iter()
-                    .enumerate()
-                    .filter(|&(c, &v)| frame.thresholds.passes(c, v) && v >= MULTI_RATIO * score)
-                    .map(|(c, &v)| (c, v))
-                    .collect();
-                extra.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-            }
-            (code, score, extra.into_iter().map(|(c, _)| c).collect())
-        })
-        .collect();
-    for (&row, (code, score, extra)) in keep.iter().zip(scored) {
+    let scored: Vec<(usize, f32)> = all_scores.par_iter().map(|s| best_code(s)).collect();
+    let mut codes: Vec<Vec<usize>> = vec![Vec::new(); keep.len()];
+    if let Some(parts) = multi {
+        let mut of_answer: Vec<Vec<(usize, f32)>> = vec![Vec::new(); keep.len()];
+        let part_best = frame.classifier.scores_batch(parts.vectors)?;
+        for (&j, s) in parts.owner.iter().zip(&part_best) {
+            let Some(list) = of_answer.get_mut(j) else {
+                return Err(FitError::Corrupt("a part belongs to no answer"));
+            };
+            list.push(best_code(s));
+        }
+        codes = all_scores
+            .par_iter()
+            .zip(&of_answer)
+            .map(|(scores, parts)| match &frame.multi {
+                Some(rule) => answer_codes(scores, rule.ratio, parts, rule.part_ratio),
+                None => fixed_rule_codes(frame, scores, parts),
+            })
+            .collect();
+    }
+    for ((&row, (code, score)), more) in keep.iter().zip(scored).zip(codes) {
         let r = &mut rows[row];
         r.code = Some(code);
         r.confidence = Some(score);
@@ -170,9 +183,33 @@ pub fn code_rows(
         } else {
             Status::BelowThreshold
         };
-        r.codes = extra;
+        r.codes = more;
     }
     Ok(rows)
+}
+
+/// The codes of one answer for a frame fitted on one code per answer: the best code, every
+/// code that passes its own threshold and comes close to the best score (thresholds are
+/// calibrated for the best code, and cosine scores of unrelated codes can pass them too), and
+/// each part's best code that passes its threshold.
+fn fixed_rule_codes(frame: &LearnedFrame, scores: &[f32], parts: &[(usize, f32)]) -> Vec<usize> {
+    let (best, top) = best_code(scores);
+    let mut extra: Vec<(usize, f32)> = scores
+        .iter()
+        .enumerate()
+        .filter(|&(c, &v)| c != best && frame.thresholds.passes(c, v) && v >= MULTI_RATIO * top)
+        .map(|(c, &v)| (c, v))
+        .collect();
+    extra.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut codes: Vec<usize> = std::iter::once(best)
+        .chain(extra.into_iter().map(|(c, _)| c))
+        .collect();
+    for &(c, v) in parts {
+        if frame.thresholds.passes(c, v) && !codes.contains(&c) {
+            codes.push(c);
+        }
+    }
+    codes
 }
 
 /// What the drift table compares the wave with.

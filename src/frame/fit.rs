@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use super::learned::{natural_cmp, slug, FrameCode, TrainingSummary};
 use super::Frame;
+use crate::evaluate::split_codes;
+use crate::fit::multi::{self, MultiRule};
 use crate::fit::{
     accuracy_at_coverage, select_observed, wilson, CandidateReport, Classifier, ClassifierSpec,
     FitError, OofPrediction, ThresholdRule, Thresholds, Training,
@@ -20,8 +22,10 @@ pub struct TrainingSet {
     pub codes: Vec<FrameCode>,
     /// Rows learned from, in input order.
     pub rows: Vec<usize>,
-    /// Code index of each of `rows`.
+    /// Code index of each of `rows`: the first code its cell names.
     pub code_of: Vec<usize>,
+    /// Further codes of each of `rows` (a cell such as "Recordings; Handbook").
+    pub also: Vec<Vec<usize>>,
     /// Rows without a code, left out.
     pub uncoded: usize,
     /// Coded rows that are blank, left out.
@@ -55,11 +59,7 @@ pub fn training_set(
     let mut codes: Vec<FrameCode> = match frame {
         Some((f, q)) => f.frame_codes(q),
         None => {
-            let mut seen: Vec<&str> = labels
-                .iter()
-                .map(String::as_str)
-                .filter(|l| !l.is_empty())
-                .collect();
+            let mut seen: Vec<String> = labels.iter().flat_map(|l| split_codes(l)).collect();
             seen.sort_by(|a, b| natural_cmp(a, b));
             seen.dedup();
             seen.iter()
@@ -83,6 +83,7 @@ pub fn training_set(
         codes: Vec::new(),
         rows: Vec::new(),
         code_of: Vec::new(),
+        also: Vec::new(),
         uncoded: 0,
         empty: 0,
         placeholders: 0,
@@ -93,12 +94,11 @@ pub fn training_set(
             set.uncoded += 1;
             continue;
         }
-        let Some(&c) = index.get(label) else {
-            return Err(TrainingError::UnknownCode {
-                label: label.to_string(),
-                line: a.line,
-            });
-        };
+        let mut named = cell_codes(label, &index).map_err(|label| TrainingError::UnknownCode {
+            label,
+            line: a.line,
+        })?;
+        let c = named.remove(0);
         match set_aside(&a.text) {
             Some(SetAside::Empty) => {
                 set.empty += 1;
@@ -111,6 +111,7 @@ pub fn training_set(
         }
         set.rows.push(row);
         set.code_of.push(c);
+        set.also.push(named);
     }
     for &c in &set.code_of {
         codes[c].n_train += 1;
@@ -120,6 +121,22 @@ pub fn training_set(
     }
     set.codes = codes;
     Ok(set)
+}
+
+/// The codes a label cell names: the cell itself when it is a label, else its parts split at
+/// ";" (at least one); the unknown label otherwise.
+fn cell_codes(cell: &str, index: &BTreeMap<&str, usize>) -> Result<Vec<usize>, String> {
+    if let Some(&c) = index.get(cell) {
+        return Ok(vec![c]);
+    }
+    let parts = split_codes(cell);
+    if parts.is_empty() {
+        return Err(cell.to_string());
+    }
+    parts
+        .iter()
+        .map(|p| index.get(p.as_str()).copied().ok_or_else(|| p.clone()))
+        .collect()
 }
 
 /// How a frame is fitted.
@@ -169,14 +186,19 @@ pub struct Learned {
     pub thresholds: Thresholds,
     /// How it did out of fold.
     pub training: TrainingSummary,
+    /// Further codes' rule, learned when some answers have several codes.
+    pub multi: Option<MultiRule>,
 }
 
 /// Cross-validates every candidate classifier on the same folds, keeps the best, calibrates
-/// each code's threshold on the out-of-fold answers. `vectors` are the rows' unit vectors.
-/// `observe` sees each candidate's figures and time as they come.
+/// each code's threshold on the out-of-fold answers. `vectors` are the rows' unit vectors;
+/// `parts` the answers' parts (the index in `set.rows` of each part's answer, and the parts'
+/// vectors), used when some answers have several codes. `observe` sees each candidate's
+/// figures and time as they come.
 pub fn learn(
     set: &TrainingSet,
     (vectors, dim): (&[f32], usize),
+    parts: (&[usize], &[f32]),
     opts: FitOptions,
     observe: &mut dyn FnMut(&CandidateReport, Duration),
 ) -> Result<Learned, FitError> {
@@ -213,9 +235,77 @@ pub fn learn(
         auto_coded_accuracy_ci: wilson(auto_right, n_auto),
         candidates: selection.candidates.clone(),
     };
+    let multi = if set.also.iter().any(|a| !a.is_empty()) {
+        let spec = &best.spec;
+        let view = Training {
+            vectors,
+            dim,
+            labels: &set.code_of,
+            n_codes: set.codes.len(),
+        };
+        let (oof, part_best) = multi::oof_scores(&view, spec, (folds, opts.seed), parts)?;
+        let gold: Vec<Vec<usize>> = set
+            .code_of
+            .iter()
+            .zip(&set.also)
+            .map(|(&c, more)| std::iter::once(c).chain(more.iter().copied()).collect())
+            .collect();
+        multi::calibrate(&oof, &part_best, &gold)
+    } else {
+        None
+    };
     Ok(Learned {
         classifier: selection.classifier,
         thresholds,
         training,
+        multi,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::{parse_answers, ReadOptions};
+    use std::path::Path;
+
+    fn answers(n: usize) -> Answers {
+        let csv: String = std::iter::once("text\n".to_string())
+            .chain((0..n).map(|i| format!("answer number {i}\n")))
+            .collect();
+        parse_answers(
+            Path::new("a.csv"),
+            csv.as_bytes(),
+            &ReadOptions::new("text", None),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn cells_naming_several_codes_train_on_the_first_and_keep_the_rest() {
+        let labels: Vec<String> = ["B; A", "A", "C;B", "", "B"].map(String::from).to_vec();
+        let set = training_set(None, &answers(5), &labels).unwrap();
+        let names: Vec<&str> = set.codes.iter().map(|c| c.label.as_str()).collect();
+        assert_eq!(names, ["A", "B", "C"]);
+        assert_eq!(set.code_of, vec![1, 0, 2, 1]);
+        assert_eq!(set.also, vec![vec![0], vec![], vec![1], vec![]]);
+        assert_eq!(set.uncoded, 1);
+    }
+
+    #[test]
+    fn an_unknown_part_is_named() {
+        let frame = Frame::parse(
+            Path::new("f.toml"),
+            "[[codes]]\nid='a'\nlabel='A'\n[[codes]]\nid='b'\nlabel='B'\n",
+        )
+        .unwrap();
+        let labels: Vec<String> = ["A", "A; Z"].map(String::from).to_vec();
+        let e = training_set(Some((&frame, None)), &answers(2), &labels).unwrap_err();
+        assert_eq!(
+            e,
+            TrainingError::UnknownCode {
+                label: "Z".into(),
+                line: 3
+            }
+        );
+    }
 }

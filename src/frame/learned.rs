@@ -10,7 +10,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, InputError, Result};
-use crate::fit::{CandidateReport, Classifier, Thresholds};
+use crate::fit::{CandidateReport, Classifier, MultiRule, Thresholds};
 use crate::manifest::Manifest;
 
 /// The `format` field of every learned frame.
@@ -106,6 +106,10 @@ pub struct LearnedFrame {
     pub codes_placeholders: bool,
     /// Per-code confidence thresholds.
     pub thresholds: Thresholds,
+    /// How `apply --multi` gives further codes, learned when the coders gave some answers
+    /// several codes (absent: a fixed rule).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multi: Option<MultiRule>,
     /// The run that made the frame: inputs' hashes, parameters, seed, tool version.
     pub manifest: Manifest,
     /// The classifier (last: its numbers are long).
@@ -124,6 +128,8 @@ struct Head<'a> {
     training: &'a Option<TrainingSummary>,
     codes_placeholders: bool,
     thresholds: &'a Thresholds,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    multi: &'a Option<MultiRule>,
     manifest: &'a Manifest,
 }
 
@@ -140,6 +146,7 @@ impl LearnedFrame {
             training: &self.training,
             codes_placeholders: self.codes_placeholders,
             thresholds: &self.thresholds,
+            multi: &self.multi,
             manifest: &self.manifest,
         };
         let json = |e| Error::Json {
@@ -298,6 +305,7 @@ mod tests {
             training: None,
             codes_placeholders: false,
             thresholds: Thresholds::uniform(2, 0.3),
+            multi: None,
             manifest: Manifest::new("fit"),
             classifier: Classifier::from_descriptions(
                 vec![vec![0.6, 0.8], vec![1.0 / 3.0, (8.0f32 / 9.0).sqrt()]],

@@ -5,6 +5,7 @@
 pub mod apply;
 pub mod fit;
 pub mod learned;
+pub mod parts;
 pub mod zero_shot;
 
 use std::path::Path;

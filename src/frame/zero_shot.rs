@@ -30,6 +30,7 @@ pub fn zero_shot(
         training: None,
         codes_placeholders: false,
         thresholds: Thresholds::uniform(n, ZERO_SHOT_THRESHOLD),
+        multi: None,
         manifest: Manifest::new("apply"),
         classifier,
     })

@@ -66,8 +66,9 @@ pub enum ForwardChoice {
 /// The answer and id columns of an answers file, chosen by header name.
 #[derive(Debug, Args)]
 pub struct AnswerColumns {
-    /// Header name of the column holding the answers; discover and apply take it again for
-    /// each open question of a survey file (one sub-folder of --out per question).
+    /// Header name of the column holding the answers; discover, fit and apply take it again
+    /// for each open question of a survey file (discover and apply: one sub-folder of --out
+    /// per question; fit: one frame per question in the --out folder).
     #[arg(long, value_name = "COL", required = true)]
     pub text_column: Vec<String>,
     /// Header name of the id column (default: row numbers from 1).

@@ -273,7 +273,7 @@ fn read_options(c: &AnswerColumns, command: &str) -> Checked<ReadOptions> {
                 "codeframe {command} codes one question; --text-column was given {} times",
                 c.text_column.len()
             ),
-            "pass --text-column once (discover and apply take several questions of one file)",
+            "pass --text-column once (discover, fit and apply take several questions of one file)",
         )),
     }
 }

@@ -34,30 +34,40 @@ pub struct MultiRule {
     pub single_sample_f1: f64,
 }
 
-/// Codes given to an answer with these scores: the best first, then every code within `ratio`
-/// of it by falling score (ties to the lowest code).
-pub fn codes_within(scores: &[f32], ratio: f32) -> Vec<usize> {
-    let Some((best, top)) =
-        scores
-            .iter()
-            .enumerate()
-            .fold(None, |acc: Option<(usize, f32)>, (c, &v)| match acc {
-                Some((_, b)) if v <= b => acc,
-                _ => Some((c, v)),
-            })
-    else {
+/// The best code of `scores` and its score (ties to the lowest code); `None` when empty.
+fn best_of(scores: &[f32]) -> Option<(usize, f32)> {
+    scores
+        .iter()
+        .enumerate()
+        .fold(None, |acc: Option<(usize, f32)>, (c, &v)| match acc {
+            Some((_, b)) if v <= b => acc,
+            _ => Some((c, v)),
+        })
+}
+
+/// The best code first, then every other code `keep(code, score)` accepts, by falling score
+/// (ties to the lowest code).
+pub fn best_then(scores: &[f32], keep: impl Fn(usize, f32) -> bool) -> Vec<usize> {
+    let Some((best, _)) = best_of(scores) else {
         return Vec::new();
     };
     let mut more: Vec<(usize, f32)> = scores
         .iter()
         .enumerate()
-        .filter(|&(c, &v)| c != best && top > 0.0 && v >= ratio * top)
+        .filter(|&(c, &v)| c != best && keep(c, v))
         .map(|(c, &v)| (c, v))
         .collect();
     more.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     std::iter::once(best)
         .chain(more.into_iter().map(|(c, _)| c))
         .collect()
+}
+
+/// Codes given to an answer with these scores: the best first, then every code within `ratio`
+/// of it by falling score (ties to the lowest code).
+pub fn codes_within(scores: &[f32], ratio: f32) -> Vec<usize> {
+    let top = best_of(scores).map_or(0.0, |(_, v)| v);
+    best_then(scores, |_, v| top > 0.0 && v >= ratio * top)
 }
 
 /// Codes given to an answer: [`codes_within`] its scores, then the best code of each part

@@ -7,7 +7,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::learned::{FrameCode, LearnedFrame};
-use crate::fit::multi::answer_codes;
+use crate::fit::multi::{answer_codes, best_then};
 use crate::fit::{drift, Drift, FitError};
 use crate::ingest::substantive::{set_aside, SetAside};
 use crate::ingest::Answers;
@@ -193,17 +193,10 @@ pub fn code_rows(
 /// calibrated for the best code, and cosine scores of unrelated codes can pass them too), and
 /// each part's best code that passes its threshold.
 fn fixed_rule_codes(frame: &LearnedFrame, scores: &[f32], parts: &[(usize, f32)]) -> Vec<usize> {
-    let (best, top) = best_code(scores);
-    let mut extra: Vec<(usize, f32)> = scores
-        .iter()
-        .enumerate()
-        .filter(|&(c, &v)| c != best && frame.thresholds.passes(c, v) && v >= MULTI_RATIO * top)
-        .map(|(c, &v)| (c, v))
-        .collect();
-    extra.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    let mut codes: Vec<usize> = std::iter::once(best)
-        .chain(extra.into_iter().map(|(c, _)| c))
-        .collect();
+    let (_, top) = best_code(scores);
+    let mut codes = best_then(scores, |c, v| {
+        frame.thresholds.passes(c, v) && v >= MULTI_RATIO * top
+    });
     for &(c, v) in parts {
         if frame.thresholds.passes(c, v) && !codes.contains(&c) {
             codes.push(c);

@@ -145,12 +145,18 @@ def load_backends(model_dir, cache, quant, threads):
     models["onnx"] = ("onnx/model.onnx", onnx)
     log(f"{model_dir.name}: onnx loaded in {time.perf_counter() - t:.1f} s")
 
-    q_name = f"onnx/model_qint8_{quant}.onnx"
-    if not (cache / q_name).exists():
-        log(f"{model_dir.name}: dynamic int8 quantisation ({quant}) into {cache / q_name} (once)")
+    # sentence-transformers names the file by the config's weight type: qint8 (signed, as
+    # avx512_vnni) or quint8 (unsigned, as avx2).
+    def quantised():
+        found = sorted((cache / "onnx").glob(f"model_q*int8_{quant}.onnx"))
+        return f"onnx/{found[0].name}" if found else None
+
+    if quantised() is None:
+        log(f"{model_dir.name}: dynamic int8 quantisation ({quant}) into {cache / 'onnx'} (once)")
         t = time.perf_counter()
         export_dynamic_quantized_onnx_model(onnx, quant, str(cache))
         log(f"{model_dir.name}: quantised in {time.perf_counter() - t:.1f} s")
+    q_name = quantised()
     t = time.perf_counter()
     q = SentenceTransformer(str(cache), device="cpu", backend="onnx", model_kwargs=onnx_kwargs(q_name))
     models["onnx-int8"] = (q_name, q)

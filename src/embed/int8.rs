@@ -177,7 +177,8 @@ mod tests {
         let _ = x.narrow(1, 3, 1).g_mul_scalar_(40.0);
         let _ = x.narrow(1, 17, 1).g_mul_scalar_(25.0);
         let absmax = x.abs().amax([0i64].as_slice(), false);
-        let q = QuantLinear::new(&w, &b, &absmax, 127);
+        // The levels this CPU's int8 kernels take (7 bits without VNNI), as at load.
+        let q = QuantLinear::new(&w, &b, &absmax, weight_levels(&CpuInfo::detect()));
         let exact = x.matmul(&w.tr()) + &b;
         let scratch = Scratch::default();
         let got = q.forward(&x, &scratch);

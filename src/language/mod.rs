@@ -1,8 +1,10 @@
 //! Language of each answer: lingua over the languages of European surveys. An answer too short
 //! or too close between two languages to tell stays undetermined rather than guessed, so a
-//! one-word English answer is never sent away as German.
+//! one-word English answer is never sent away as German. A big survey gets a quick first look
+//! ([`quick`]) so that lingua tells only the answers it leaves.
 
 pub mod cache;
+mod quick;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -38,6 +40,8 @@ pub fn known() -> Vec<String> {
 /// Tells each answer's language.
 pub struct Detector {
     inner: LanguageDetector,
+    /// Distinct texts above which the quick first look ([`quick`]) is taken.
+    quick_above: usize,
 }
 
 impl Default for Detector {
@@ -53,6 +57,15 @@ impl Detector {
             inner: LanguageDetectorBuilder::from_all_languages()
                 .with_minimum_relative_distance(MIN_DISTANCE)
                 .build(),
+            quick_above: quick::QUICK_ABOVE,
+        }
+    }
+
+    /// The same detector taking the quick first look above `n` distinct texts.
+    pub fn with_quick_above(self, n: usize) -> Self {
+        Detector {
+            quick_above: n,
+            ..self
         }
     }
 
@@ -66,16 +79,19 @@ impl Detector {
     pub fn detect_with(&self, texts: &[&str], bar: &indicatif::ProgressBar) -> Vec<Option<String>> {
         let distinct = distinct_long(texts);
         bar.set_length(distinct.len() as u64);
-        let mut found = Vec::with_capacity(distinct.len());
-        for chunk in distinct.chunks(CHUNK) {
-            found.extend(self.tell(chunk));
+        let (quick, rest) = self.quick_look(&distinct, bar);
+        let mut told = Vec::with_capacity(rest.len());
+        for chunk in rest.chunks(CHUNK) {
+            told.extend(self.tell(chunk));
             bar.inc(chunk.len() as u64);
         }
-        by_text(texts, &distinct, found)
+        by_text(texts, &distinct, merge(quick, told))
     }
 
     /// [`Detector::detect_with`], taking the languages of texts told before from `cache` and
-    /// storing the new ones there, chunk by chunk (a stopped run keeps what it told).
+    /// storing the new ones there, chunk by chunk (a stopped run keeps what it told). What the
+    /// quick look tells is not stored: it is told again as quickly, and a text's language
+    /// then never depends on what the cache held.
     pub fn detect_cached(
         &self,
         texts: &[&str],
@@ -84,18 +100,53 @@ impl Detector {
         progress: &Progress,
     ) -> Result<Vec<Option<String>>> {
         let distinct = distinct_long(texts);
+        bar.set_length(distinct.len() as u64);
+        let (quick, rest) = self.quick_look(&distinct, bar);
+        let told = self.tell_cached(&rest, store, bar, progress)?;
+        Ok(by_text(texts, &distinct, merge(quick, told)))
+    }
+
+    /// For a big survey, whatlang's sure answers and the texts left for lingua; otherwise
+    /// nothing told and every text left.
+    fn quick_look<'t>(
+        &self,
+        distinct: &[&'t str],
+        bar: &indicatif::ProgressBar,
+    ) -> (Vec<Option<String>>, Vec<&'t str>) {
+        if distinct.len() <= self.quick_above {
+            return (vec![None; distinct.len()], distinct.to_vec());
+        }
+        let quick = quick::reliable(distinct);
+        let rest: Vec<&str> = distinct
+            .iter()
+            .zip(&quick)
+            .filter(|(_, q)| q.is_none())
+            .map(|(t, _)| *t)
+            .collect();
+        bar.inc((distinct.len() - rest.len()) as u64);
+        (quick, rest)
+    }
+
+    /// lingua's verdict on each of `distinct`, read from `store` where told before.
+    fn tell_cached(
+        &self,
+        distinct: &[&str],
+        store: &mut Cache,
+        bar: &indicatif::ProgressBar,
+        progress: &Progress,
+    ) -> Result<Vec<Option<String>>> {
         let codes = known();
         let (ns, undetermined) = (cache::namespace(), codes.len());
         let mut found: Vec<Option<Option<String>>> = vec![None; distinct.len()];
-        store.take_each(&ns, cache::DIM, &distinct, progress, |i, v, _| {
+        store.take_each(&ns, cache::DIM, distinct, progress, |i, v, _| {
             if let Some(index) = cache::decode(v, undetermined) {
                 found[i] = Some(codes.get(index).cloned());
             }
         })?;
+        bar.inc(found.iter().filter(|f| f.is_some()).count() as u64);
         let missing: Vec<usize> = (0..distinct.len())
             .filter(|&i| found[i].is_none())
             .collect();
-        bar.set_length(missing.len() as u64);
         for part in missing.chunks(CHUNK) {
             let chunk: Vec<&str> = part.iter().map(|&i| distinct[i]).collect();
             let told = self.tell(&chunk);
@@ -117,11 +168,7 @@ impl Detector {
             }
             bar.inc(part.len() as u64);
         }
-        Ok(by_text(
-            texts,
-            &distinct,
-            found.into_iter().flatten().collect(),
-        ))
+        Ok(found.into_iter().flatten().collect())
     }
 
     /// The ISO 639-1 code of each text's language, `None` where it cannot be told.
@@ -144,6 +191,15 @@ fn distinct_long<'t>(texts: &[&'t str]) -> Vec<&'t str> {
     distinct.sort_unstable();
     distinct.dedup();
     distinct
+}
+
+/// The quick look's verdicts with lingua's, in order, filling the texts the quick look left.
+fn merge(quick: Vec<Option<String>>, told: Vec<Option<String>>) -> Vec<Option<String>> {
+    let mut told = told.into_iter();
+    quick
+        .into_iter()
+        .map(|q| q.or_else(|| told.next().flatten()))
+        .collect()
 }
 
 /// Each text's language from those of the distinct texts.
@@ -261,6 +317,28 @@ mod tests {
             .detect_cached(&[texts[0], other], &mut c, &bar, &quiet)
             .unwrap();
         assert_eq!(again, vec![Some("de".to_string()), Some("fr".to_string())]);
+    }
+
+    #[test]
+    fn big_surveys_take_the_quick_look_whatever_the_cache_holds() {
+        let big = Detector::new().with_quick_above(0);
+        let texts = [
+            "Finanzierungsmöglichkeiten für Cluster und ihre Mitglieder",
+            "more information about funding opportunities for clusters",
+            "The staff were very kind and the food was hot and tasty every single day",
+            "ok",
+        ];
+        let plain = big.detect(&texts);
+        assert_eq!(plain, Detector::new().detect(&texts));
+        let dir = tempfile::tempdir().unwrap();
+        let (quiet, bar) = (Progress::silent(), indicatif::ProgressBar::hidden());
+        for _ in 0..2 {
+            let mut c = Cache::open(dir.path()).unwrap();
+            assert_eq!(
+                big.detect_cached(&texts, &mut c, &bar, &quiet).unwrap(),
+                plain
+            );
+        }
     }
 
     #[test]

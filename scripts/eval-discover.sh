@@ -2,7 +2,9 @@
 # Discover quality on the ECCP reference survey: Q7 at topic-group level (k=6, named from the
 # frame's topic groups), Q7 at code level (k=15) and Q8 (k=9), with the default method and with --k frame,
 # each scored by `codeframe evaluate` against coder_a, with the frequency table against the
-# report's (TVD).
+# report's (TVD); then, at the same k and on the model codeframe chose, the anchor
+# sentence-transformers + scikit-learn KMeans(n_init=10) (scripts/eval_anchors.py; skipped when
+# .venv-bench is absent).
 # (The shared-dataset comparison against sentence-transformers + KMeans, BERTopic and TF-IDF is
 # in scripts/eval-shared.sh.)
 set -euo pipefail
@@ -57,3 +59,35 @@ for name, k in (("q7-groups", 6), ("q7-codes", 15), ("q8", 9), ("q7-groups-frame
     print(f"| ECCP {name} | {k} | {c['acc']:.3f} | {c['nmi']:.3f} | {c['ari']:.3f} | {cl['accuracy']:.3f} | "
           f"{cl['macro_f1']:.3f} | {kappa} | {e['frequencies']['tvd']:.3f} |")
 PY
+
+# The anchor at the same k, on the model the default runs used (their manifests name it).
+[ -x .venv-bench/bin/python ] || exit 0
+echo
+echo "| run | --k | anchor | ACC | NMI | ARI |"
+echo "|---|---:|---|---:|---:|---:|"
+for spec in "q7-groups:6:$OUT/q7_groups_gold.csv:topic_group" "q7-codes:15:$D/q7_topics.csv:coder_a" \
+  "q8:9:$D/q8_materials.csv:coder_a"; do
+  IFS=: read -r name k gold col <<<"$spec"
+  input=$D/q7_topics.csv; [ "$name" = q8 ] && input=$D/q8_materials.csv
+  python3 - "$input" "$gold" "$col" "$OUT/$name-anchor.csv" <<'PY'
+import csv, sys
+gold = {r["id"]: r[sys.argv[3]] for r in csv.DictReader(open(sys.argv[2], encoding="utf-8"))}
+with open(sys.argv[4], "w", newline="", encoding="utf-8") as fh:
+    w = csv.writer(fh)
+    w.writerow(["id", "text", "label"])
+    for r in csv.DictReader(open(sys.argv[1], encoding="utf-8")):
+        w.writerow([r["id"], r["text"], gold[r["id"]]])
+PY
+  model=$(python3 -c "
+import json, sys
+name = json.load(open(sys.argv[1]))['model']['name']
+print('models/multilingual-e5-small' if 'multilingual-e5-small' in name else 'models/all-MiniLM-L6-v2')
+" "$OUT/$name/manifest.json")
+  .venv-bench/bin/python scripts/eval_anchors.py "$OUT/$name-anchor.csv" "$model" st-kmeans "$k" 42 2>/dev/null |
+    python3 -c "
+import json, sys
+for line in sys.stdin:
+    a = json.loads(line)
+    print(f\"| ECCP $name | $k | {a['anchor']} (${model#models/}) | {a['acc']:.3f} | {a['nmi']:.3f} | {a['ari']:.3f} |\")
+"
+done

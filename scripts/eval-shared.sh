@@ -5,7 +5,8 @@
 # and seed (scripts/eval_anchors.py): sentence-transformers + KMeans, TF-IDF + KMeans and
 # BERTopic. Each is timed end to end. Prints a Markdown table.
 # DATASETS="a b:sub" limits the run ("NAME:sub" = NAME/data_subcategory.csv; default: every
-# dataset with a data.csv but the multilingual sib200_eu, and nhs_fft_phase1:sub);
+# dataset with a data.csv, and nhs_fft_phase1:sub); the sentence-transformers anchor uses the
+# model codeframe's own run chose (multilingual-e5-small for the multilingual sib200_eu);
 # KS="labels 5 10 20 40 80" sets the numbers of groups ("labels": the dataset's number of labels;
 # the default); SEEDS="42 1" the seeds (default 42), each passed to discover and to KMeans;
 # ANCHORS=st-kmeans,tfidf-kmeans,bertopic picks anchors (none: no anchors); METHODS="umap kmeans kmeans-ward" picks
@@ -33,7 +34,7 @@ mkdir -p "$OUT"
 BIN=target/release/codeframe
 if [ -z "${DATASETS:-}" ]; then
   DATASETS=$(for d in $(ls "$SHARED"); do
-    if [ -f "$SHARED/$d/data.csv" ] && [ "$d" != sib200_eu ]; then echo "$d"; fi
+    if [ -f "$SHARED/$d/data.csv" ]; then echo "$d"; fi
     if [ -f "$SHARED/$d/data_subcategory.csv" ]; then echo "$d:sub"; fi
   done)
 fi
@@ -81,13 +82,24 @@ PY
     done
   done
   [ "$ANCHORS" = none ] && continue
-  .venv-bench/bin/python scripts/eval_anchors.py "$data" models/all-MiniLM-L6-v2 "$ANCHORS" \
+  # The anchor embeds with the model codeframe's last run used (its manifest names it).
+  anchor_model=$(python3 -c "
+import json, sys
+name = json.load(open(sys.argv[1]))['model']['name']
+print('models/multilingual-e5-small' if 'multilingual-e5-small' in name else 'models/all-MiniLM-L6-v2')
+" "$dir/manifest.json")
+  if [ -n "${MODEL:-}" ]; then
+    anchor_model=$MODEL; [ -d "$anchor_model" ] || anchor_model=models/$MODEL
+  fi
+  .venv-bench/bin/python scripts/eval_anchors.py "$data" "$anchor_model" "$ANCHORS" \
     "$(echo $ks | tr ' ' ',')" "$(echo $SEEDS | tr ' ' ',')" 2>/dev/null |
     python3 -c "
-import json, sys
+import json, os, sys
 for line in sys.stdin:
     a = json.loads(line)
     notes = f\"{a['topics']} topics, {100 * a['outliers']:.0f}% outliers\" if 'topics' in a else ''
+    if 'MiniLM' not in '$anchor_model':
+        notes = (notes + ', ' if notes else '') + os.path.basename('$anchor_model')
     k = a['k'] if a['k'] is not None else '-'
     seed = a['seed'] if a['seed'] is not None else '-'
     print(f\"| $name | $n | {k} | {a['anchor']} | {seed} | {a['acc']:.3f} | {a['nmi']:.3f} | {a['ari']:.3f} | {a['seconds']:.1f} | {notes} |\")

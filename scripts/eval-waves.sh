@@ -4,7 +4,8 @@
 # evaluate` against the human codes, beside sentence-transformers + scikit-learn
 # LogisticRegression() on the same split and model files (scripts/eval_waves.py). Then the ECCP
 # survey: leave-one-out figures of `fit --folds loo`, and zero-shot coding from the frame alone.
-# DATASETS="nhs_fft_phase1 nhs_fft_phase1:sub banking77 stackoverflow searchsnippets" by default.
+# DATASETS="a b:sub" limits the shared datasets (default: every one with a data.csv, and
+# nhs_fft_phase1:sub, its 44 sub-codes); the anchor embeds with the model the frame records.
 # PRECISION=f32|bf16|int8 and MODEL=NAME|DIR pass --precision / --model to fit (apply follows the
 # frame); CACHE=DIR embeds through that cache instead of --no-cache; ANCHORS=none skips the
 # sentence-transformers anchor.
@@ -29,7 +30,13 @@ f3() { python3 -c "import sys; v=sys.argv[1]; print('-' if v in ('None','null','
 echo "| data | fit / apply rows | method | accuracy | macro-F1 | kappa | acc. at 80% coverage | auto-coded share (accuracy) | fit's estimate [95% interval] | seconds |"
 echo "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"
 if [ -d "$SHARED" ]; then
-  for spec in ${DATASETS:-nhs_fft_phase1 nhs_fft_phase1:sub banking77 stackoverflow searchsnippets}; do
+  if [ -z "${DATASETS:-}" ]; then
+    DATASETS=$(for d in $(ls "$SHARED"); do
+      if [ -f "$SHARED/$d/data.csv" ]; then echo "$d"; fi
+      if [ -f "$SHARED/$d/data_subcategory.csv" ]; then echo "$d:sub"; fi
+    done)
+  fi
+  for spec in $DATASETS; do
     ds=${spec%%:*}
     file=$SHARED/$ds/data.csv
     name=$ds
@@ -70,11 +77,17 @@ print(f"| {sys.argv[3]} | {sys.argv[4]} | codeframe fit + apply ({sys.argv[6]}) 
       f"{c['macro_f1']:.3f} | {c['kappa']:.3f} | {v['acc_at_80']:.3f} | {auto} | {est} | {sys.argv[5]} |")
 PY
     [ "${ANCHORS:-}" = none ] && continue
-    $PY scripts/eval_waves.py anchor "$dir/wave1.csv" "$dir/wave2.csv" models/all-MiniLM-L6-v2 2>/dev/null |
+    anchor_model=$(python3 -c "
+import json, sys
+name = json.load(open(sys.argv[1]))['model']['name']
+print('models/multilingual-e5-small' if 'multilingual-e5-small' in name else 'models/all-MiniLM-L6-v2')
+" "$dir/frame.json")
+    if [ -n "${MODEL:-}" ]; then anchor_model=$MODEL; [ -d "$anchor_model" ] || anchor_model=models/$MODEL; fi
+    $PY scripts/eval_waves.py anchor "$dir/wave1.csv" "$dir/wave2.csv" "$anchor_model" 2>/dev/null |
       python3 -c "
 import json, sys
 a = json.loads(sys.stdin.read())
-print(f\"| $name | $n1 / $n2 | sentence-transformers + LogisticRegression() | {a['accuracy']:.3f} | {a['macro_f1']:.3f} | {a['kappa']:.3f} | {a['acc_at_80']:.3f} | | | {a['seconds']:.1f} |\")
+print(f\"| $name | $n1 / $n2 | sentence-transformers + LogisticRegression() (${anchor_model#models/}) | {a['accuracy']:.3f} | {a['macro_f1']:.3f} | {a['kappa']:.3f} | {a['acc_at_80']:.3f} | | | {a['seconds']:.1f} |\")
 "
   done
 else

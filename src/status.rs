@@ -24,6 +24,10 @@ pub enum Status {
     /// person to check.
     #[serde(rename = "unsupported language")]
     UnsupportedLanguage,
+    /// In a language the frame's training answers (almost) never used: its thresholds were
+    /// never checked on that language, so its code is only a suggestion, for a person to check.
+    #[serde(rename = "new language")]
+    NewLanguage,
     /// Nothing but white space.
     #[serde(rename = "empty")]
     Empty,
@@ -38,11 +42,12 @@ pub enum Status {
 
 impl Status {
     /// Every status, in the order tables list them.
-    pub const ALL: [Status; 7] = [
+    pub const ALL: [Status; 8] = [
         Status::Clustered,
         Status::Coded,
         Status::BelowThreshold,
         Status::UnsupportedLanguage,
+        Status::NewLanguage,
         Status::Empty,
         Status::NonSubstantive,
         Status::NoAnswer,
@@ -55,6 +60,7 @@ impl Status {
             Status::Coded => "coded",
             Status::BelowThreshold => "below threshold",
             Status::UnsupportedLanguage => "unsupported language",
+            Status::NewLanguage => "new language",
             Status::Empty => "empty",
             Status::NonSubstantive => "non-substantive",
             Status::NoAnswer => "no answer",

@@ -115,9 +115,23 @@ fn learned_frame_codes_every_row_and_reruns_identically() {
     assert_eq!(coded.len(), 121);
     let statuses: std::collections::BTreeSet<&str> = coded.iter().map(|r| &r[6]).collect();
     assert!(statuses.contains("coded"));
-    assert!(statuses
-        .iter()
-        .all(|s| ["coded", "below threshold", "empty", "non-substantive"].contains(s)));
+    assert!(statuses.iter().all(|s| [
+        "coded",
+        "below threshold",
+        "new language",
+        "empty",
+        "non-substantive"
+    ]
+    .contains(s)));
+    // The frame learned from few answers in German, French and Spanish (under ten each, and
+    // under a tenth of the answers): theirs go to review; the English ones never do.
+    for r in &coded {
+        assert_eq!(
+            &r[6] == "new language",
+            ["de", "fr", "es"].contains(&&r[9]),
+            "{r:?}"
+        );
+    }
     let right = coded
         .iter()
         .zip(rows(Path::new(&data("q8_materials.csv"))))

@@ -53,6 +53,9 @@ fn sample() -> RunReport {
             ],
             set_aside: 0,
             suggested: Some(i % 3),
+            caution: (i == 1).then(|| {
+                "only 13% of the answers are closest to it: the group mixes topics".into()
+            }),
         })
         .collect();
     // Six blobs laid out on a circle, plus a few unassigned answers.

@@ -51,24 +51,48 @@ pub fn run(s: &DiscoverSettings, build: BuildEmbedder, progress: &Progress) -> R
     let mut manifest = Manifest::new("discover");
     loaded.record(&mut manifest);
     let kept: Vec<&str> = keep.iter().map(|&i| texts[i]).collect();
-    let (mut vectors, summary) = loaded.embed(&kept, progress)?;
+    let (vectors, summary) = loaded.embed(&kept, progress)?;
     progress.say(format!("discover: embedded {summary}"));
-    if loaded.model.is_some() {
-        let langs: Vec<Option<&str>> = keep
+    // Groups seeded from the codes' vectors stay in the model's own space.
+    let aligned = match loaded.model.is_some() && !seeded && params.is_some() {
+        true => {
+            let langs: Vec<Option<&str>> = keep
+                .iter()
+                .map(|&i| answers.rows[i].language.as_deref())
+                .collect();
+            align::align_languages(&vectors.data, vectors.dim, &langs)?
+        }
+        false => None,
+    };
+    let mut params = params;
+    if let Some(a) = &aligned {
+        let list: Vec<String> = a
+            .languages
             .iter()
-            .map(|&i| answers.rows[i].language.as_deref())
+            .map(|(l, n)| format!("{l} {n}"))
             .collect();
-        let moved = align::center_languages(&mut vectors.data, vectors.dim, &langs);
-        if !moved.is_empty() {
-            let list: Vec<String> = moved.iter().map(|(l, n)| format!("{l} {n}")).collect();
-            progress.say(format!(
-                "discover: answers in {} moved so that each language's mean is the mean of all \
-                 answers, so groups form by topic rather than language",
-                list.join(", ")
-            ));
-            manifest.param("aligned_languages", list.join(", "));
+        progress.say(format!(
+            "discover: answers in several languages ({}): each language centred on its own \
+             mean and the vectors whitened, so groups form by topic rather than language",
+            list.join(", ")
+        ));
+        manifest.param("aligned_languages", list.join(", "));
+        if s.cluster.method == cluster::Method::Auto {
+            // On whitened vectors the neighbour layout separates topics less well than
+            // k-means on the vectors themselves (BENCHMARKS.md, sib200_eu).
+            let kmeans = cluster::ClusterParams {
+                method: cluster::Method::KMeans,
+                ..s.cluster
+            };
+            params = Some(kmeans.check(distinct, keep.len()).map_err(cluster_error)?);
+            progress.say("discover: --method auto groups aligned answers by k-means");
+            manifest.param("method_used", cluster::Method::KMeans.name());
         }
     }
+    let (group_data, group_dim) = match &aligned {
+        Some(a) => (a.data.as_slice(), a.dim),
+        None => (vectors.data.as_slice(), vectors.dim),
+    };
     let embed_secs = clock.lap();
     let labels = match frame_ref {
         Some((f, q)) if params.is_some() => Some(describe::frame_labels(
@@ -83,8 +107,9 @@ pub fn run(s: &DiscoverSettings, build: BuildEmbedder, progress: &Progress) -> R
     let clustering = match (&params, &labels) {
         (None, _) => Clustering::empty(),
         (Some(p), Some(l)) if seeded => p.fit_seeded(&vectors.data, vectors.dim, &l.vectors)?,
-        (Some(p), _) => p.fit(&vectors.data, vectors.dim)?,
+        (Some(p), _) => p.fit(group_data, group_dim)?,
     };
+    drop(aligned);
     spin.finish_and_clear();
     let cluster_secs = clock.lap();
     if !clustering.curve.is_empty() {

@@ -9,6 +9,8 @@ use crate::config::{ApplySettings, DiscoverSettings, FitSettings};
 use crate::embed::fake::{self, WordHash};
 use crate::embed::spec::{Backend, EmbedderSpec, Loaded};
 use crate::error::Result;
+use crate::frame::apply::Application;
+use crate::frame::learned::LearnedFrame;
 use crate::ingest::ReadOptions;
 use crate::progress::Progress;
 use crate::report::page::{apply_page, discover_page, Attachments};
@@ -172,20 +174,18 @@ fn the_discover_page_reads_back_what_discover_wrote() {
     assert!(texts.contains(&"+ links") && texts.contains(&"=HYPERLINK(\"x\") slides"));
 }
 
-#[test]
-fn the_apply_page_keeps_every_code_and_its_suggestions() {
-    let dir = tempfile::tempdir().unwrap();
-    let (input, frame) = write_inputs(dir.path());
-    let frame_json = dir.path().join("frame.json");
+/// A frame fitted on the answers in `input` (their `code` column), written beside them.
+fn fit_frame(dir: &Path, input: &Path, frame: &Path, precision: f64) -> (PathBuf, LearnedFrame) {
+    let frame_json = dir.join("frame.json");
     let fitted = fit::run(
         &FitSettings {
-            input: input.clone(),
+            input: input.to_path_buf(),
             columns: columns(),
             label_column: "code".into(),
-            frame: Some(frame.clone()),
+            frame: Some(frame.to_path_buf()),
             question: Some("q".into()),
             folds: 3,
-            target_precision: 0.99,
+            target_precision: precision,
             seed: 42,
             embedding: spec(),
             out: frame_json.clone(),
@@ -194,26 +194,39 @@ fn the_apply_page_keeps_every_code_and_its_suggestions() {
         &Progress::silent(),
     )
     .unwrap();
-    assert_eq!(fitted.codes.len(), 4);
-    let out = dir.path().join("applied");
-    let app = apply::run(
+    (frame_json, fitted)
+}
+
+/// `frame_json` applied to the answers in `input`, written to `out`.
+fn apply_frame(frame_json: &Path, input: &Path, out: &Path) -> Application {
+    apply::run(
         &ApplySettings {
-            frame: frame_json,
+            frame: frame_json.to_path_buf(),
             question: None,
-            input,
+            input: input.to_path_buf(),
             columns: columns(),
             previous: None,
             multi: false,
             seed: 42,
             embedding: spec(),
-            out: out.clone(),
+            out: out.to_path_buf(),
             report: false,
             blanks_not_answered: false,
         },
         &mut fake,
         &Progress::silent(),
     )
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn the_apply_page_keeps_every_code_and_its_suggestions() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, frame) = write_inputs(dir.path());
+    let (frame_json, fitted) = fit_frame(dir.path(), &input, &frame, 0.99);
+    assert_eq!(fitted.codes.len(), 4);
+    let out = dir.path().join("applied");
+    let app = apply_frame(&frame_json, &input, &out);
     let Run::Apply(r) = rundir::read_run(&out).unwrap() else {
         panic!("an apply run")
     };
@@ -327,6 +340,33 @@ fn answers_in_languages_the_model_does_not_cover_are_only_suggestions() {
     assert!(page
         .status_counts
         .contains(&("unsupported language".to_string(), 2)));
+}
+
+#[test]
+fn answers_in_a_language_the_frame_never_learned_from_go_to_review() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, frame) = write_inputs(dir.path());
+    let (frame_json, fitted) = fit_frame(dir.path(), &input, &frame, 0.5);
+    let learned = &fitted.training.as_ref().unwrap().languages;
+    assert!(learned.get("en").is_some_and(|&n| n > 0), "{learned:?}");
+    assert!(!learned.contains_key("de"));
+    let wave = dir.path().join("wave2.csv");
+    let mut text = std::fs::read_to_string(&input).unwrap();
+    text.push_str("de1,Aufzeichnung des Webinars bitte,\n");
+    text.push_str("de2,Folien der Vorträge und weiterführende Links,\n");
+    std::fs::write(&wave, text).unwrap();
+    let app = apply_frame(&frame_json, &wave, &dir.path().join("applied"));
+    for r in &app.rows {
+        match r.language.as_deref() {
+            Some("de") => {
+                assert_eq!(r.status, Status::NewLanguage, "{}", r.text);
+                assert!(r.code.is_some(), "the code stays as a suggestion");
+            }
+            _ => assert_ne!(r.status, Status::NewLanguage, "{}", r.text),
+        }
+    }
+    assert_eq!(app.summary.status.get(&Status::NewLanguage), Some(&2));
+    assert!(app.rows.iter().any(|r| r.status == Status::Coded));
 }
 
 /// A command line parsed as the binary parses it: `codeframe ARGS…`.

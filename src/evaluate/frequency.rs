@@ -9,6 +9,8 @@ use super::{Contingency, EvalError};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::frame::learned::natural_cmp;
+
 /// Base row label for items in groups that no gold label was matched to.
 /// Made unique against gold labels by appending `'` if needed.
 pub const UNMATCHED_LABEL: &str = "(unmatched)";
@@ -28,7 +30,8 @@ pub struct FreqRow {
 /// Frequencies over the union of predicted and gold labels.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FrequencyTable {
-    /// Ordered by gold_count desc, then pred_count desc, then label (code-point order).
+    /// Ordered by gold_count desc, then pred_count desc, then label (natural order: code 2
+    /// before code 10).
     pub rows: Vec<FreqRow>,
     pub pred_total: u64,
     pub gold_total: u64,
@@ -141,7 +144,7 @@ fn build(pred: &BTreeMap<String, u64>, gold: &BTreeMap<String, u64>) -> Frequenc
         b.gold_count
             .cmp(&a.gold_count)
             .then(b.pred_count.cmp(&a.pred_count))
-            .then_with(|| a.label.cmp(&b.label))
+            .then_with(|| natural_cmp(&a.label, &b.label))
     });
     // Summed in label order (not display order) so TVD is independent of ties.
     let mut by_label: Vec<&FreqRow> = rows.iter().collect();

@@ -163,7 +163,10 @@ pub fn render_text(r: &EvalReport) -> String {
             "support",
             "predicted"
         );
-        for (code, p) in &cls.per_code {
+        // Natural order, as a code book lists its codes (2 before 10).
+        let mut per_code: Vec<_> = cls.per_code.iter().collect();
+        per_code.sort_by(|a, b| crate::frame::learned::natural_cmp(a.0, b.0));
+        for (code, p) in per_code {
             let _ = writeln!(
                 out,
                 "  {} {:>9.4} {:>9.4} {:>9.4} {:>8} {:>9}",

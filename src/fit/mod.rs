@@ -37,7 +37,9 @@ pub use drift::{drift, ChiSquare, CodeDrift, Drift};
 pub use metrics::{evaluate, CodeMetrics, Metrics};
 pub use multi::{codes_within, MultiRule};
 pub use select::{select, select_observed, CandidateReport, Selection};
-pub use stats::{chi_square_sf, erfc, ln_gamma, normal_cdf, regularized_gamma_q, wilson};
+pub use stats::{
+    chi_square_sf, erfc, ln_gamma, normal_cdf, prediction_interval, regularized_gamma_q, wilson,
+};
 pub use threshold::{
     accuracy_at_coverage, coverage_curve, CodeThreshold, CoveragePoint, OofPrediction,
     ThresholdRule, ThresholdSource, Thresholds,

@@ -153,9 +153,32 @@ pub fn wilson(k: usize, n: usize) -> Option<(f64, f64)> {
     Some(((centre - half).max(0.0), (centre + half).min(1.0)))
 }
 
+/// 95% interval in which the share of a new sample of `m` answers falls when the share `p` was
+/// measured on `n` answers of the same kind: both samples' errors count, `p(1 − p)(1/n + 1/m)`.
+/// `None` when either is empty.
+pub fn prediction_interval(p: f64, n: usize, m: usize) -> Option<(f64, f64)> {
+    if n == 0 || m == 0 {
+        return None;
+    }
+    const Z: f64 = 1.959_963_984_540_054;
+    let half = Z * (p * (1.0 - p) * (1.0 / n as f64 + 1.0 / m as f64)).sqrt();
+    Some(((p - half).max(0.0), (p + half).min(1.0)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prediction_interval_counts_both_samples() {
+        // 0.5 on 100 answers, a new sample of 100: half-width 1.96 × sqrt(0.25 × 0.02).
+        let (lo, hi) = prediction_interval(0.5, 100, 100).unwrap();
+        assert!((hi - lo - 2.0 * 1.959_963_984_540_054 * 0.005f64.sqrt()).abs() < 1e-12);
+        // Wider than the interval of the estimate alone.
+        let (wl, wh) = wilson(50, 100).unwrap();
+        assert!(lo < wl && hi > wh);
+        assert!(prediction_interval(0.5, 0, 10).is_none());
+    }
 
     #[test]
     fn wilson_matches_statsmodels() {

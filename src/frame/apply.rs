@@ -29,7 +29,8 @@ pub struct Coded {
     pub code: Option<usize>,
     /// Its score.
     pub confidence: Option<f32>,
-    /// Coded, below threshold, empty or non-substantive.
+    /// Coded, below threshold, in a language the model or the frame does not cover, empty or
+    /// non-substantive.
     pub status: Status,
     /// With --multi: the best code first, then the further codes (see [`code_rows`]).
     pub codes: Vec<usize>,
@@ -178,7 +179,9 @@ pub fn code_rows(
         let r = &mut rows[row];
         r.code = Some(code);
         r.confidence = Some(score);
-        r.status = if frame.thresholds.passes(code, score) {
+        r.status = if !frame.fitted_on(r.language.as_deref()) {
+            Status::NewLanguage
+        } else if frame.thresholds.passes(code, score) {
             Status::Coded
         } else {
             Status::BelowThreshold
@@ -233,7 +236,10 @@ pub fn summarise(
         *status.entry(r.status).or_insert(0) += 1;
         match (r.code, r.status) {
             (Some(c), Status::Coded) => coded[c] += 1,
-            (Some(c), Status::BelowThreshold | Status::UnsupportedLanguage) => suggested[c] += 1,
+            (
+                Some(c),
+                Status::BelowThreshold | Status::UnsupportedLanguage | Status::NewLanguage,
+            ) => suggested[c] += 1,
             _ => {}
         }
     }

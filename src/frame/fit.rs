@@ -32,6 +32,8 @@ pub struct TrainingSet {
     pub empty: usize,
     /// Coded placeholders such as "nothing" (learned from: the coders coded them).
     pub placeholders: usize,
+    /// Rows learned from per told language (ISO 639-1).
+    pub languages: BTreeMap<String, usize>,
 }
 
 /// Why coded answers cannot train a frame.
@@ -87,6 +89,7 @@ pub fn training_set(
         uncoded: 0,
         empty: 0,
         placeholders: 0,
+        languages: BTreeMap::new(),
     };
     for (row, a) in answers.rows.iter().enumerate() {
         let label = labels[row].as_str();
@@ -108,6 +111,9 @@ pub fn training_set(
             // the frame to code them too.
             Some(SetAside::NonSubstantive) => set.placeholders += 1,
             None => {}
+        }
+        if let Some(l) = &a.language {
+            *set.languages.entry(l.clone()).or_insert(0) += 1;
         }
         set.rows.push(row);
         set.code_of.push(c);
@@ -233,6 +239,7 @@ pub fn learn(
         auto_coded_accuracy: (n_auto > 0).then(|| auto_right as f64 / n_auto as f64),
         auto_coded_share_ci: wilson(n_auto, oof.len()),
         auto_coded_accuracy_ci: wilson(auto_right, n_auto),
+        languages: set.languages.clone(),
         candidates: selection.candidates.clone(),
     };
     let multi = if set.also.iter().any(|a| !a.is_empty()) {

@@ -5,6 +5,7 @@
 //! last, on one line, so the file stays readable and its bytes stay the same when it is read and
 //! written again.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -80,6 +81,10 @@ pub struct TrainingSummary {
     /// 95% Wilson interval of `auto_coded_accuracy`.
     #[serde(default)]
     pub auto_coded_accuracy_ci: Option<(f64, f64)>,
+    /// Answers learned from per told language (ISO 639-1). Empty in frames that did not
+    /// record it: then no answer is held back for its language.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub languages: BTreeMap<String, usize>,
     /// Every candidate tried, in order.
     pub candidates: Vec<CandidateReport>,
 }
@@ -133,7 +138,27 @@ struct Head<'a> {
     manifest: &'a Manifest,
 }
 
+/// Training answers in a language that let a frame code that language's answers on its own
+/// (or a tenth of the training answers whose language was told, for small frames): below it,
+/// its thresholds were calibrated on (next to) none of them.
+pub const FITTED_LANGUAGE_MIN: usize = 10;
+
 impl LearnedFrame {
+    /// Whether answers in `language` (ISO 639-1; `None`: not told) may be coded without a
+    /// person: always for a zero-shot frame or one that recorded no languages, otherwise when
+    /// [`FITTED_LANGUAGE_MIN`] training answers, or a tenth of those whose language was told,
+    /// were in it.
+    pub fn fitted_on(&self, language: Option<&str>) -> bool {
+        match (&self.training, language) {
+            (Some(t), Some(l)) if !t.languages.is_empty() => {
+                let n = t.languages.get(l).copied().unwrap_or(0);
+                let told: usize = t.languages.values().sum();
+                n >= FITTED_LANGUAGE_MIN || n * 10 >= told
+            }
+            _ => true,
+        }
+    }
+
     /// The file's bytes: the head pretty-printed, the classifier compact on the last line.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         let head = Head {

@@ -120,10 +120,15 @@ pub fn apply_summary(
             freq.base_n,
             100.0 * share
         );
-        if let (Some(e), Some((lo, hi))) = (t.auto_coded_share, t.auto_coded_share_ci) {
+        // The estimate's own error and this wave's sampling error both count.
+        let range = t
+            .auto_coded_share
+            .and_then(|e| Some((e, crate::fit::prediction_interval(e, t.n, classified)?)));
+        if let Some((e, (lo, hi))) = range {
             let _ = write!(
                 out,
-                "; the frame's out-of-fold estimate was {:.0}% [{:.0}%, {:.0}%]{}",
+                "; the frame's out-of-fold estimate was {:.0}%, so between {:.0}% and {:.0}% for \
+                 {classified} answers like its training answers{}",
                 100.0 * e,
                 100.0 * lo,
                 100.0 * hi,

@@ -165,6 +165,7 @@ pub fn discover_page(
                 suggested: None,
                 keywords: interleave(members.iter().map(|g| &g.keywords), 8),
                 typical: interleave(members.iter().map(|g| &g.typical), 5),
+                caution: caution(&members),
             }
         })
         .collect();
@@ -202,6 +203,36 @@ pub fn discover_page(
     };
     attach(&mut page, att);
     page
+}
+
+/// What a reader should check about a name given to `members` (the groups reported under
+/// it) from a frame: that several groups took it, that fewer than half of a group's answers
+/// are closest to it, or that it matches weakly.
+fn caution(members: &[&crate::describe::Group]) -> Option<String> {
+    let mut notes = Vec::new();
+    if members.len() > 1 {
+        notes.push(format!(
+            "{} groups took this name, and are counted together",
+            members.len()
+        ));
+    }
+    for g in members {
+        let Some(n) = &g.naming else { continue };
+        let of = if members.len() > 1 {
+            format!(" of group {}", g.group)
+        } else {
+            String::new()
+        };
+        if n.mixed {
+            notes.push(format!(
+                "only {:.0}% of the answers{of} are closest to it: the group mixes topics",
+                100.0 * n.votes
+            ));
+        } else if n.weak {
+            notes.push(format!("a weak match{of} (cosine {:.2})", n.score));
+        }
+    }
+    (!notes.is_empty()).then(|| notes.join("; "))
 }
 
 /// The page of an apply run. `map` holds (row, place) for each classified answer.
@@ -248,6 +279,7 @@ pub fn apply_page(
                     .into_iter()
                     .map(|r| app.rows[r].text.clone())
                     .collect(),
+                caution: None,
             };
             (c, group)
         })
@@ -464,5 +496,42 @@ mod tests {
             interleave([&a, &b].into_iter(), 9),
             vec!["x", "y", "w", "z"]
         );
+    }
+
+    fn named(group: usize, votes: f32, mixed: bool, weak: bool) -> crate::describe::Group {
+        crate::describe::Group {
+            group,
+            name: "Funding".into(),
+            naming: Some(crate::describe::Naming {
+                label: "Funding".into(),
+                score: 0.69,
+                votes,
+                weak,
+                mixed,
+                runner_up: None,
+            }),
+            topic_group: None,
+            size: 10,
+            share: 0.1,
+            keywords: Vec::new(),
+            typical: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn names_to_check_say_why() {
+        let clear = named(1, 0.8, false, false);
+        assert_eq!(caution(&[&clear]), None);
+        let mixed = named(2, 0.13, true, false);
+        let c = caution(&[&mixed]).unwrap();
+        assert!(
+            c.contains("only 13% of the answers are closest to it"),
+            "{c}"
+        );
+        let c = caution(&[&clear, &mixed]).unwrap();
+        assert!(c.starts_with("2 groups took this name"), "{c}");
+        assert!(c.contains("of group 2"), "{c}");
+        let weak = named(3, 0.9, false, true);
+        assert!(caution(&[&weak]).unwrap().contains("weak match"));
     }
 }

@@ -256,7 +256,7 @@ impl Store {
                 wheres.push(
                     "a.suggestion IS NOT NULL AND COALESCE(f.source, 'machine') = 'machine'".into(),
                 );
-                "CASE WHEN a.status IN ('below threshold', 'unsupported language') THEN 0 ELSE 1 END, a.confidence, a.row"
+                "CASE WHEN a.status IN ('below threshold', 'unsupported language', 'new language') THEN 0 ELSE 1 END, a.confidence, a.row"
             }
             View::Sample => {
                 wheres.push(

@@ -35,6 +35,7 @@ svg text{font-family:inherit;font-size:13px;fill:var(--ink)}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(320px,1fr));gap:14px}
 .card{background:var(--card);border:1px solid var(--line);border-left:6px solid var(--accent);border-radius:8px;padding:12px 14px}
 .topic{margin:0;color:var(--muted);font-size:13px}
+.caution{margin:4px 0 0;font-size:13px;color:#8a5a00}
 .size{margin:2px 0 6px;font-size:14px}
 .kw{display:flex;flex-wrap:wrap;gap:4px;list-style:none;padding:0;margin:0}
 .kw li{background:#eef3f8;border-radius:4px;padding:0 7px;font-size:12.5px}

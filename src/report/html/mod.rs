@@ -66,6 +66,10 @@ pub struct ReportGroup {
     pub suggested: Option<usize>,
     pub keywords: Vec<String>,
     pub typical: Vec<String>,
+    /// Why the name should be checked before it is reported (discover with a frame): the
+    /// group mixes topics, the name matches weakly, or several groups share it.
+    #[serde(default)]
+    pub caution: Option<String>,
 }
 
 /// One answer on the 2-D map.
@@ -413,6 +417,9 @@ fn render_cards(
         );
         if let Some(t) = &g.topic_group {
             put!(out, "<p class=\"topic\">Topic group: {}</p>", esc(t));
+        }
+        if let Some(c) = &g.caution {
+            put!(out, "<p class=\"caution\">Check the name: {}</p>", esc(c));
         }
         put!(
             out,

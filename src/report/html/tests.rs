@@ -94,6 +94,7 @@ fn hostile() -> RunReport {
     r.status_counts.push((XSS3.into(), 1));
     r.groups[0].name = XSS1.into();
     r.groups[0].topic_group = Some(XSS2.into());
+    r.groups[0].caution = Some(XSS3.into());
     r.groups[1].keywords.push(XSS2.into());
     r.groups[1].typical.push(XSS3.into());
     r.points[0].text = XSS1.into();
@@ -147,6 +148,7 @@ fn hostile_strings_escaped_in_each_place() {
     assert!(html.contains(&format!("<li>{ESC2}</li>")));
     assert!(html.contains(&format!("<li>{ESC3}</li>")));
     assert!(html.contains(&format!("<h3>{ESC3}</h3>")));
+    assert!(html.contains(&format!("<p class=\"caution\">Check the name: {ESC3}</p>")));
     assert!(html.contains(&format!("<tr><th scope=\"row\">{ESC2}</th>")));
     // Confusion labels and caption.
     assert!(html.contains(&format!("<caption>{ESC3}</caption>")));

@@ -5,7 +5,9 @@
 # those of real survey answers and no text repeats. discover runs with the default method; apply
 # codes the same answers with a frame fitted on nhs_fft_phase1's 10,334 human-coded answers
 # (fitted first, not timed). WARM=1 keeps the embedding cache. Each command's peak RSS comes from /usr/bin/time -v and its phases
-# from its summary. PRECISION=f32|bf16 (default: bf16 where the CPU has it, else f32); N=answers.
+# from its summary. PRECISION=f32|bf16|int8 (default: bf16 where the CPU has it, else f32; set
+# PRECISION_SET=1 to keep the one given); N=answers; K=number of groups (default: discover's own
+# default, --k auto).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARED=../shared/datasets
@@ -65,7 +67,8 @@ run() { # name, command… → the summary lines and peak RSS
 }
 echo "| command ($N answers, $PRECISION, $CACHE_STATE) | seconds | peak RSS MB | phases (s) |"
 echo "|---|---:|---:|---|"
-run discover "$BIN" discover "$DIR/answers-$N.csv" --text-column text --id-column id --k 20 \
+K_FLAG=(); [ -n "${K:-}" ] && K_FLAG=(--k "$K")
+run discover "$BIN" discover "$DIR/answers-$N.csv" --text-column text --id-column id "${K_FLAG[@]}" \
   --precision "$PRECISION" --cache-dir "$DIR/cache" --out "$DIR/discover"
 run apply "$BIN" apply "$FRAME" "$DIR/answers-$N.csv" --text-column text --id-column id \
   --precision "$PRECISION" --cache-dir "$DIR/cache" --out "$DIR/apply"

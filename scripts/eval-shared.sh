@@ -10,7 +10,8 @@
 # KS="labels 5 10 20 40 80" sets the numbers of groups ("labels": the dataset's number of labels;
 # the default); SEEDS="42 1" the seeds (default 42), each passed to discover and to KMeans;
 # ANCHORS=st-kmeans,tfidf-kmeans,bertopic picks anchors (none: no anchors); METHODS="umap kmeans kmeans-ward" picks
-# codeframe's clustering methods (default: the default method, no --method). CACHE=1 embeds each
+# codeframe's clustering methods (default: the default method, no --method); after the rows, a
+# table of the default method beside the anchor (scripts/compare-shared.py). CACHE=1 embeds each
 # dataset into an embedding cache first (untimed), so codeframe's seconds are then clustering
 # and I/O only (marked "vectors cached"); by default every run embeds from scratch.
 # MODEL=multilingual-e5-small (or a folder) embeds with another model (default: the installed
@@ -41,6 +42,7 @@ fi
 count() { # file -> "rows labels"
   python3 -c "import csv,sys; r=[x['label'] for x in csv.DictReader(open(sys.argv[1], encoding='utf-8'))]; print(len(r), len(set(r)))" "$1"
 }
+rows() {
 echo "| dataset | n | k | method | seed | ACC | NMI | ARI | seconds | notes |"
 echo "|---|---:|---:|---|---:|---:|---:|---:|---:|---|"
 for spec in $DATASETS; do
@@ -105,3 +107,8 @@ for line in sys.stdin:
     print(f\"| $name | $n | {k} | {a['anchor']} | {seed} | {a['acc']:.3f} | {a['nmi']:.3f} | {a['ari']:.3f} | {a['seconds']:.1f} | {notes} |\")
 "
 done
+}
+# Every row, then the default method beside the anchor (scripts/compare-shared.py).
+rows | tee "$OUT/rows.md"
+echo
+python3 scripts/compare-shared.py "$OUT/rows.md"

@@ -1,7 +1,8 @@
 """Helpers for scripts/eval-waves.sh.
 
   split DATA.csv OUTDIR SEED          seeded, stratified 50/50 split into OUTDIR/wave1.csv (fit) and
-                                      OUTDIR/wave2.csv (apply); columns id,text,label
+                                      OUTDIR/wave2.csv (apply); columns id,text,label; rows sharing
+                                      an index_id (translations of one sentence) stay together
   coverage WAVE2.csv ASSIGNMENTS.csv  accuracy of codeframe apply's 80% most confident answers, and of
                                       the answers its thresholds coded (JSON line)
   anchor WAVE1.csv WAVE2.csv MODEL    sentence-transformers embeddings + scikit-learn
@@ -22,17 +23,23 @@ def read(path):
 
 def split(path, out, seed):
     rows = read(path)
-    by_label = defaultdict(list)
+    # Rows sharing an `index_id` (sib200_eu: the translations of one sentence) go to the same
+    # wave, so a wave-2 answer never has its own translation among the answers learned from.
+    unit = lambda r: r.get("index_id") or r["id"]
+    units = defaultdict(list)
     for r in rows:
-        by_label[r["label"]].append(r)
+        units[unit(r)].append(r)
+    by_label = defaultdict(list)
+    for key in units:
+        by_label[units[key][0]["label"]].append(key)
     rng = random.Random(int(seed))
     first, second = [], []
     for label in sorted(by_label):
         group = by_label[label][:]
         rng.shuffle(group)
         half = len(group) // 2
-        first += group[:half]
-        second += group[half:]
+        first += [r for key in group[:half] for r in units[key]]
+        second += [r for key in group[half:] for r in units[key]]
     for name, part in (("wave1", first), ("wave2", second)):
         part.sort(key=lambda r: int(r["id"]) if r["id"].isdigit() else r["id"])
         with open(f"{out}/{name}.csv", "w", newline="", encoding="utf-8") as f:

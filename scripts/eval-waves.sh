@@ -48,8 +48,10 @@ if [ -d "$SHARED" ]; then
     n1=$(rows "$dir/wave1.csv"); n2=$(rows "$dir/wave2.csv")
     echo "[eval] $name: fit on $n1 answers, apply to $n2" >&2
     start=$(date +%s.%N)
+    # Translations of one sentence (sib200_eu's index_id) share a cross-validation fold.
+    together=(); head -1 "$dir/wave1.csv" | grep -q index_id && together=(--keep-together index_id)
     "$BIN" --quiet fit "$dir/wave1.csv" --text-column text --label-column label --id-column id \
-      --seed 42 "${EMB[@]}" "${CACHE_FLAG[@]}" --out "$dir/frame.json"
+      --seed 42 "${together[@]}" "${EMB[@]}" "${CACHE_FLAG[@]}" --out "$dir/frame.json"
     "$BIN" --quiet apply "$dir/frame.json" "$dir/wave2.csv" --text-column text --id-column id \
       "${CACHE_FLAG[@]}" --out "$dir/apply"
     secs=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$start" "$(date +%s.%N)")

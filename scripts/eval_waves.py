@@ -2,7 +2,8 @@
 
   split DATA.csv OUTDIR SEED          seeded, stratified 50/50 split into OUTDIR/wave1.csv (fit) and
                                       OUTDIR/wave2.csv (apply); columns id,text,label; rows sharing
-                                      an index_id (translations of one sentence) stay together
+                                      an index_id (translations of one sentence) stay together, and
+                                      the column is kept (fit --keep-together index_id)
   coverage WAVE2.csv ASSIGNMENTS.csv  accuracy of codeframe apply's 80% most confident answers, and of
                                       the answers its thresholds coded (JSON line)
   anchor WAVE1.csv WAVE2.csv MODEL    sentence-transformers embeddings + scikit-learn
@@ -40,13 +41,14 @@ def split(path, out, seed):
         half = len(group) // 2
         first += [r for key in group[:half] for r in units[key]]
         second += [r for key in group[half:] for r in units[key]]
+    columns = ["id", "text", "label"] + (["index_id"] if "index_id" in rows[0] else [])
     for name, part in (("wave1", first), ("wave2", second)):
         part.sort(key=lambda r: int(r["id"]) if r["id"].isdigit() else r["id"])
         with open(f"{out}/{name}.csv", "w", newline="", encoding="utf-8") as f:
             w = csv.writer(f)
-            w.writerow(["id", "text", "label"])
+            w.writerow(columns)
             for r in part:
-                w.writerow([r["id"], r["text"], r["label"]])
+                w.writerow([r[c] for c in columns])
 
 
 def at_coverage(pairs, share):

@@ -268,6 +268,11 @@ pub struct FitArgs {
     /// Seed of the cross-validation folds.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Header name of a column whose rows stay together in cross-validation: answers that
+    /// share its value (one respondent's answers, an answer and its translations) are tested
+    /// in the same fold, so the estimates do not learn from a near-copy.
+    #[arg(long, value_name = "COL")]
+    pub keep_together: Option<String>,
     /// Embedding settings.
     #[command(flatten)]
     pub embedding: EmbedFlags,

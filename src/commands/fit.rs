@@ -51,6 +51,9 @@ pub fn run_all(
     for q in questions {
         table.column(&q.column, "--text-column")?;
         table.column(&q.settings.label_column, "--label-column")?;
+        if let Some(c) = &q.settings.keep_together {
+            table.column(c, "--keep-together")?;
+        }
     }
     drop(table);
     for q in questions {
@@ -83,14 +86,21 @@ pub fn run(s: &FitSettings, build: BuildEmbedder, progress: &Progress) -> Result
         Some(path) => Some(Frame::read_for(path, s.question.as_deref(), &s.input)?),
         None => None,
     };
-    let (mut answers, labels) = read_coded(s, progress)?;
+    let (mut answers, labels, keys) = read_coded(s, progress)?;
     let embedding = super::tell_languages(&mut answers, &s.embedding, "fit", progress);
-    let set = training_set(
+    let mut set = training_set(
         frame.as_ref().map(|(f, q)| (f, q.as_deref())),
         &answers,
         &labels,
     )
     .map_err(|e| training_error(s, e))?;
+    if let (Some(keys), Some(column)) = (&keys, &s.keep_together) {
+        let blocks = set.keep_together(keys);
+        progress.say(format!(
+            "fit: answers sharing a value of \"{column}\" stay in one cross-validation fold \
+             ({blocks} values shared by two answers or more)"
+        ));
+    }
 
     let mut loaded = build(&embedding)?;
     let mut manifest = Manifest::new("fit");
@@ -185,28 +195,39 @@ pub fn run(s: &FitSettings, build: BuildEmbedder, progress: &Progress) -> Result
     Ok(frame_file)
 }
 
-/// The answers and each row's human code ("" = not coded), from one read of the file
-/// (codeframe's own CSV files as written).
-fn read_coded(s: &FitSettings, progress: &Progress) -> Result<(Answers, Vec<String>)> {
+/// The answers, each row's human code ("" = not coded) and, with `--keep-together`, each
+/// row's key, from one read of the file (codeframe's own CSV files as written).
+fn read_coded(s: &FitSettings, progress: &Progress) -> Result<Coded> {
     let table = rundir::read_table(&s.input)?;
     let label_idx = table.column(&s.label_column, "--label-column")?;
+    let key_idx = match &s.keep_together {
+        Some(c) => Some(table.column(c, "--keep-together")?),
+        None => None,
+    };
     // Rows left out as repeated ids take their labels with them: labels follow the lines kept.
-    let by_line: std::collections::HashMap<u64, String> = table
+    let cell = |r: &crate::ingest::Record, i: usize| {
+        r.fields
+            .get(i)
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    let by_line: std::collections::HashMap<u64, (String, String)> = table
         .records
         .iter()
         .map(|r| {
-            let label = r.fields.get(label_idx).map(|v| v.trim().to_string());
-            (r.line, label.unwrap_or_default())
+            let key = key_idx.map(|i| cell(r, i)).unwrap_or_default();
+            (r.line, (cell(r, label_idx), key))
         })
         .collect();
     let answers = super::answers_of(table, &s.columns, progress)?;
-    let labels = answers
-        .rows
-        .iter()
-        .map(|a| by_line.get(&a.line).cloned().unwrap_or_default())
-        .collect();
-    Ok((answers, labels))
+    let of_row = |a: &crate::ingest::Answer| by_line.get(&a.line).cloned().unwrap_or_default();
+    let labels = answers.rows.iter().map(|a| of_row(a).0).collect();
+    let keys = key_idx.map(|_| answers.rows.iter().map(|a| of_row(a).1).collect());
+    Ok((answers, labels, keys))
 }
+
+/// What [`read_coded`] reads: answers, human codes, keep-together keys.
+type Coded = (Answers, Vec<String>, Option<Vec<String>>);
 
 fn training_error(s: &FitSettings, e: TrainingError) -> Error {
     match e {
@@ -287,6 +308,7 @@ fn record(manifest: &mut Manifest, s: &FitSettings, answers: &Answers, n: usize)
         .param("text_column", s.columns.text_column.as_str())
         .param("label_column", s.label_column.as_str())
         .param("folds", s.folds.min(n))
+        .param("keep_together", s.keep_together.as_deref())
         .param("target_precision", s.target_precision);
     super::record_respondents(manifest, answers);
     manifest.outputs.push(s.out.display().to_string());

@@ -187,6 +187,7 @@ fn fit_frame(dir: &Path, input: &Path, frame: &Path, precision: f64) -> (PathBuf
             folds: 3,
             target_precision: precision,
             seed: 42,
+            keep_together: None,
             embedding: spec(),
             out: frame_json.clone(),
         },

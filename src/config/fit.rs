@@ -28,6 +28,8 @@ pub struct FitSettings {
     pub target_precision: f64,
     /// Seed of the folds.
     pub seed: u64,
+    /// Column whose rows share a cross-validation fold.
+    pub keep_together: Option<String>,
     /// Embedding settings.
     pub embedding: EmbedderSpec,
     /// The frame file to write.
@@ -108,6 +110,7 @@ impl FitSettings {
             folds,
             target_precision: a.target_precision,
             seed: a.seed,
+            keep_together: a.keep_together.clone(),
             embedding: sentence_embedder(&a.embedding)?,
             out: out.to_path_buf(),
         })

@@ -8,6 +8,11 @@
 //! instead of lowering `k` for every code. A code with a single answer is
 //! kept in every training set and never tested; it is listed in
 //! [`CvResult::untested_codes`].
+//!
+//! Rows that share a block ([`Training::together`]: one respondent's answers, an answer and
+//! its translations) are dealt as one unit, under the code of the block's first row in
+//! canonical order, so no fold learns from a near-copy of what it is tested on; a code whose
+//! answers all sit in one unit is trained on, never tested.
 
 use rand_xoshiro::rand_core::{RngCore, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -64,6 +69,34 @@ fn shuffled_groups(t: &Training, seed: u64) -> Vec<Vec<usize>> {
     groups
 }
 
+/// The units dealt to folds, per code (a unit is one row, or the rows of one block), in
+/// canonical order and then shuffled by `seed` within each code.
+fn shuffled_units(t: &Training, seed: u64) -> Vec<Vec<Vec<usize>>> {
+    let mut units: Vec<Vec<Vec<usize>>> = vec![Vec::new(); t.n_codes];
+    let mut unit_of_block: std::collections::HashMap<usize, (usize, usize)> =
+        std::collections::HashMap::new();
+    for r in t.canonical_order() {
+        let code = t.labels[r];
+        match t.together.map(|b| b[r]) {
+            Some(block) => match unit_of_block.get(&block) {
+                Some(&(c, u)) => units[c][u].push(r),
+                None => {
+                    unit_of_block.insert(block, (code, units[code].len()));
+                    units[code].push(vec![r]);
+                }
+            },
+            None => units[code].push(vec![r]),
+        }
+    }
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    for g in &mut units {
+        for i in (1..g.len()).rev() {
+            g.swap(i, below(&mut rng, i + 1));
+        }
+    }
+    units
+}
+
 /// Test fold of each row (`None` = always in training) and the fold count.
 pub(crate) fn assign_folds(
     t: &Training,
@@ -74,17 +107,19 @@ pub(crate) fn assign_folds(
         return Err(FitError::TooFewFolds(folds));
     }
     t.validate()?;
-    let groups = shuffled_groups(t, seed);
-    let testable: usize = groups.iter().filter(|g| g.len() >= 2).map(Vec::len).sum();
+    let units = shuffled_units(t, seed);
+    let testable: usize = units.iter().filter(|g| g.len() >= 2).map(Vec::len).sum();
     if testable < 2 {
         return Err(FitError::NothingToValidate);
     }
     let k = folds.min(testable);
     let mut fold_of = vec![None; t.len()];
     let mut cursor = 0usize;
-    for g in groups.iter().filter(|g| g.len() >= 2) {
-        for &r in g {
-            fold_of[r] = Some(cursor % k);
+    for g in units.iter().filter(|g| g.len() >= 2) {
+        for unit in g {
+            for &r in unit {
+                fold_of[r] = Some(cursor % k);
+            }
             cursor += 1;
         }
     }
@@ -185,6 +220,7 @@ mod tests {
             dim: 3,
             labels: &l,
             n_codes: 3,
+            together: None,
         };
         let (fold_of, k) = assign_folds(&t, 5, 7).unwrap();
         assert_eq!(k, 5);
@@ -211,6 +247,7 @@ mod tests {
             dim: 3,
             labels: &l,
             n_codes: 3,
+            together: None,
         };
         let (a, _) = assign_folds(&t, 4, 11).unwrap();
         let perm: Vec<usize> = (0..30).rev().collect();
@@ -224,6 +261,7 @@ mod tests {
             dim: 3,
             labels: &l2,
             n_codes: 3,
+            together: None,
         };
         let (b, _) = assign_folds(&t2, 4, 11).unwrap();
         for (i, &r) in perm.iter().enumerate() {
@@ -242,6 +280,7 @@ mod tests {
             dim: 3,
             labels: &l,
             n_codes: 3,
+            together: None,
         };
         let s = stratified_split(&t, 0.5, 1).unwrap();
         let count = |rows: &[usize], c| rows.iter().filter(|&&r| l[r] == c).count();
@@ -259,8 +298,48 @@ mod tests {
             dim: 3,
             labels: &l,
             n_codes: 2,
+            together: None,
         };
         assert_eq!(assign_folds(&t, 1, 0), Err(FitError::TooFewFolds(1)));
+        assert_eq!(assign_folds(&t, 5, 0), Err(FitError::NothingToValidate));
+    }
+
+    #[test]
+    fn rows_of_one_block_share_a_fold() {
+        // 12 sentences in 3 languages each: the translations of a sentence share block `i / 3`.
+        let labels: Vec<usize> = (0..36).map(|i| (i / 3) % 2).collect();
+        let blocks: Vec<usize> = (0..36).map(|i| i / 3).collect();
+        let (v, l) = labels_to_training(&labels, 2);
+        let t = Training {
+            vectors: &v,
+            dim: 3,
+            labels: &l,
+            n_codes: 2,
+            together: Some(&blocks),
+        };
+        let (fold_of, k) = assign_folds(&t, 4, 3).unwrap();
+        assert_eq!(k, 4);
+        for b in 0..12 {
+            let folds: std::collections::BTreeSet<_> = (0..36)
+                .filter(|&r| blocks[r] == b)
+                .map(|r| fold_of[r])
+                .collect();
+            assert_eq!(folds.len(), 1, "block {b} split over folds {folds:?}");
+        }
+        for f in 0..k {
+            let size = fold_of.iter().filter(|&&x| x == Some(f)).count();
+            assert_eq!(size, 9, "fold {f}");
+        }
+        // One block per code: nothing left to test those codes on.
+        let one = [0usize, 0, 1, 1];
+        let (v, l) = labels_to_training(&[0, 0, 1, 1], 2);
+        let t = Training {
+            vectors: &v,
+            dim: 3,
+            labels: &l,
+            n_codes: 2,
+            together: Some(&one),
+        };
         assert_eq!(assign_folds(&t, 5, 0), Err(FitError::NothingToValidate));
     }
 }

@@ -58,6 +58,9 @@ pub struct Training<'a> {
     /// Size of the code frame; codes without examples are allowed and are
     /// never predicted.
     pub n_codes: usize,
+    /// Block of each row, when rows must stay together in cross-validation (one respondent's
+    /// answers, an answer and its translations): rows sharing a block share a fold.
+    pub together: Option<&'a [usize]>,
 }
 
 /// Everything that can go wrong; degenerate input is reported, never panics.
@@ -209,6 +212,7 @@ impl OwnedRows {
             dim,
             labels: &self.labels,
             n_codes,
+            together: None,
         }
     }
 }

@@ -42,6 +42,7 @@ fn training<'a>(v: &'a [f32], l: &'a [usize], dim: usize, n_codes: usize) -> Tra
         dim,
         labels: l,
         n_codes,
+        together: None,
     }
 }
 

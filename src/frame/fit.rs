@@ -34,6 +34,40 @@ pub struct TrainingSet {
     pub placeholders: usize,
     /// Rows learned from per told language (ISO 639-1).
     pub languages: BTreeMap<String, usize>,
+    /// Block of each of `rows` when answers must stay together in cross-validation
+    /// (see [`TrainingSet::keep_together`]).
+    pub together: Option<Vec<usize>>,
+}
+
+impl TrainingSet {
+    /// Keeps the rows that share a key (`keys[row]`, one per input row: a respondent id, the id
+    /// an answer shares with its translations) in one cross-validation fold, so the figures fit
+    /// estimates are not learned from a near-copy of the answer being tested. A blank key
+    /// keeps its row on its own. Returns the number of blocks of two rows or more.
+    pub fn keep_together(&mut self, keys: &[String]) -> usize {
+        let mut block_of: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut size: Vec<usize> = Vec::new();
+        let blocks = self
+            .rows
+            .iter()
+            .map(|&row| {
+                let key = keys.get(row).map(|k| k.trim()).unwrap_or_default();
+                let next = size.len();
+                let b = if key.is_empty() {
+                    next
+                } else {
+                    *block_of.entry(key).or_insert(next)
+                };
+                if b == next {
+                    size.push(0);
+                }
+                size[b] += 1;
+                b
+            })
+            .collect();
+        self.together = Some(blocks);
+        size.iter().filter(|&&n| n >= 2).count()
+    }
 }
 
 /// Why coded answers cannot train a frame.
@@ -90,6 +124,7 @@ pub fn training_set(
         empty: 0,
         placeholders: 0,
         languages: BTreeMap::new(),
+        together: None,
     };
     for (row, a) in answers.rows.iter().enumerate() {
         let label = labels[row].as_str();
@@ -213,6 +248,7 @@ pub fn learn(
         dim,
         labels: &set.code_of,
         n_codes: set.codes.len(),
+        together: set.together.as_deref(),
     };
     let folds = opts.folds.min(set.rows.len());
     let candidates = ClassifierSpec::default_candidates();
@@ -249,6 +285,7 @@ pub fn learn(
             dim,
             labels: &set.code_of,
             n_codes: set.codes.len(),
+            together: set.together.as_deref(),
         };
         let (oof, part_best) = multi::oof_scores(&view, spec, (folds, opts.seed), parts)?;
         let gold: Vec<Vec<usize>> = set
@@ -314,5 +351,17 @@ mod tests {
                 line: 3
             }
         );
+    }
+
+    #[test]
+    fn rows_sharing_a_key_form_one_block_and_blank_keys_stay_alone() {
+        let labels: Vec<String> = ["A", "B", "", "A", "B", "A"].map(String::from).to_vec();
+        let mut set = training_set(None, &answers(6), &labels).unwrap();
+        // Row 2 is uncoded (not learned from); rows 0 and 3 share "s1", row 4's key is blank.
+        let keys: Vec<String> = ["s1", "s2", "s2", "s1", " ", "s3"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(set.keep_together(&keys), 1);
+        assert_eq!(set.together, Some(vec![0, 1, 0, 2, 3]));
     }
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 use super::BuildEmbedder;
 use crate::config::{FitSettings, QuestionRun};
 use crate::error::{Error, InputError, Result};
-use crate::fit::MultiRule;
+use crate::fit::{CandidateReport, MultiRule};
 use crate::frame::fit::{learn, training_set, FitOptions, TrainingError, TrainingSet};
 use crate::frame::learned::{FrameModel, LearnedFrame, TrainingSummary, FORMAT, FORMAT_VERSION};
 use crate::frame::Frame;
@@ -281,12 +281,30 @@ fn multi_line(m: &MultiRule) -> String {
     )
 }
 
+/// Why the chosen classifier (of kappa `own`) won when another had a higher kappa: "" otherwise.
+fn tie_note(candidates: &[CandidateReport], own: Option<f64>) -> String {
+    let top = candidates.iter().filter(|c| c.kappa > own).max_by(|a, b| {
+        a.kappa
+            .partial_cmp(&b.kappa)
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    match (top, top.and_then(|c| c.kappa), own) {
+        (Some(c), Some(k), Some(own)) => format!(
+            " (within {:.3} kappa of {}, so tied; the higher macro-F1 decided)",
+            k - own,
+            c.name
+        ),
+        _ => String::new(),
+    }
+}
+
 fn chosen_line(t: &TrainingSummary, target_precision: f64) -> String {
     format!(
-        "fit: chose {} — cross-validated accuracy {}, macro-F1 {}, kappa {}, accuracy of the \
+        "fit: chose {}{} — cross-validated accuracy {}, macro-F1 {}, kappa {}, accuracy of the \
          80% most confident {}; thresholds (precision {:.2}) code {} of answers automatically \
          at accuracy {} (estimated out of fold, 95% intervals)",
         t.chosen,
+        tie_note(&t.candidates, t.kappa),
         f3(t.accuracy),
         f3(t.macro_f1),
         f3(t.kappa),
@@ -313,4 +331,37 @@ fn record(manifest: &mut Manifest, s: &FitSettings, answers: &Answers, n: usize)
     super::record_respondents(manifest, answers);
     manifest.outputs.push(s.out.display().to_string());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fit::ClassifierSpec;
+
+    fn candidate(name: &str, kappa: Option<f64>) -> CandidateReport {
+        CandidateReport {
+            spec: ClassifierSpec::NearestCentroid,
+            name: name.into(),
+            folds: 5,
+            evaluated: 10,
+            accuracy: None,
+            macro_f1: None,
+            kappa,
+            accuracy_at_80: None,
+        }
+    }
+
+    #[test]
+    fn a_tie_on_kappa_is_said() {
+        let c = [
+            candidate("logistic", Some(0.5383)),
+            candidate("blend", Some(0.5376)),
+        ];
+        assert_eq!(
+            tie_note(&c, Some(0.5376)),
+            " (within 0.001 kappa of logistic, so tied; the higher macro-F1 decided)"
+        );
+        assert_eq!(tie_note(&c, Some(0.5383)), "");
+        assert_eq!(tie_note(&c, None), "");
+    }
 }

@@ -341,5 +341,14 @@ mod tests {
             together: Some(&one),
         };
         assert_eq!(assign_folds(&t, 5, 0), Err(FitError::NothingToValidate));
+        let short = [0usize, 1];
+        let t = Training {
+            together: Some(&short),
+            ..t
+        };
+        assert_eq!(
+            assign_folds(&t, 5, 0),
+            Err(FitError::BlocksMismatch { blocks: 2, rows: 4 })
+        );
     }
 }

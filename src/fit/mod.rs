@@ -76,6 +76,8 @@ pub enum FitError {
         rows: usize,
         dim: usize,
     },
+    #[error("{blocks} keep-together blocks given for {rows} rows")]
+    BlocksMismatch { blocks: usize, rows: usize },
     #[error("row {row} has label {label}, outside the {n_codes} codes of the frame")]
     LabelOutOfRange {
         row: usize,
@@ -143,6 +145,14 @@ impl Training<'_> {
                 rows,
                 dim: self.dim,
             });
+        }
+        if let Some(blocks) = self.together {
+            if blocks.len() != rows {
+                return Err(FitError::BlocksMismatch {
+                    blocks: blocks.len(),
+                    rows,
+                });
+            }
         }
         let mut counts = vec![0usize; self.n_codes];
         for (row, &label) in self.labels.iter().enumerate() {

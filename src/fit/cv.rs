@@ -60,13 +60,18 @@ fn shuffled_groups(t: &Training, seed: u64) -> Vec<Vec<usize>> {
     for r in t.canonical_order() {
         groups[t.labels[r]].push(r);
     }
+    shuffle_each(&mut groups, seed);
+    groups
+}
+
+/// Shuffles each list in place (Fisher–Yates), all from one generator seeded by `seed`.
+fn shuffle_each<T>(lists: &mut [Vec<T>], seed: u64) {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    for g in &mut groups {
+    for g in lists {
         for i in (1..g.len()).rev() {
             g.swap(i, below(&mut rng, i + 1));
         }
     }
-    groups
 }
 
 /// The units dealt to folds, per code (a unit is one row, or the rows of one block), in
@@ -88,12 +93,7 @@ fn shuffled_units(t: &Training, seed: u64) -> Vec<Vec<Vec<usize>>> {
             None => units[code].push(vec![r]),
         }
     }
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    for g in &mut units {
-        for i in (1..g.len()).rev() {
-            g.swap(i, below(&mut rng, i + 1));
-        }
-    }
+    shuffle_each(&mut units, seed);
     units
 }
 

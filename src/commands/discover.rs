@@ -54,41 +54,25 @@ pub fn run(s: &DiscoverSettings, build: BuildEmbedder, progress: &Progress) -> R
     let (vectors, summary) = loaded.embed(&kept, progress)?;
     progress.say(format!("discover: embedded {summary}"));
     // Groups seeded from the codes' vectors stay in the model's own space.
+    let mut params = params;
     let aligned = match loaded.model.is_some() && !seeded && params.is_some() {
         true => {
             let langs: Vec<Option<&str>> = keep
                 .iter()
                 .map(|&i| answers.rows[i].language.as_deref())
                 .collect();
-            align::align_languages(&vectors.data, vectors.dim, &langs)?
+            let aligned = align::align_languages(&vectors.data, vectors.dim, &langs)?;
+            if let Some(a) = &aligned {
+                progress.say(aligned_note(a));
+                if let Some(kmeans) = aligned_params(s, a, (distinct, keep.len()), &mut manifest)? {
+                    progress.say(ALIGNED_KMEANS);
+                    params = Some(kmeans);
+                }
+            }
+            aligned
         }
         false => None,
     };
-    let mut params = params;
-    if let Some(a) = &aligned {
-        let list: Vec<String> = a
-            .languages
-            .iter()
-            .map(|(l, n)| format!("{l} {n}"))
-            .collect();
-        progress.say(format!(
-            "discover: answers in several languages ({}): each language centred on its own \
-             mean and the vectors whitened, so groups form by topic rather than language",
-            list.join(", ")
-        ));
-        manifest.param("aligned_languages", list.join(", "));
-        if s.cluster.method == cluster::Method::Auto {
-            // On whitened vectors the neighbour layout separates topics less well than
-            // k-means on the vectors themselves (BENCHMARKS.md, sib200_eu).
-            let kmeans = cluster::ClusterParams {
-                method: cluster::Method::KMeans,
-                ..s.cluster
-            };
-            params = Some(kmeans.check(distinct, keep.len()).map_err(cluster_error)?);
-            progress.say("discover: --method auto groups aligned answers by k-means");
-            manifest.param("method_used", cluster::Method::KMeans.name());
-        }
-    }
     let (group_data, group_dim) = match &aligned {
         Some(a) => (a.data.as_slice(), a.dim),
         None => (vectors.data.as_slice(), vectors.dim),
@@ -170,6 +154,48 @@ pub fn run(s: &DiscoverSettings, build: BuildEmbedder, progress: &Progress) -> R
         rundir::published(&s.out).display()
     ));
     Ok(discovery)
+}
+
+/// Said when `--method auto` groups aligned answers by k-means.
+const ALIGNED_KMEANS: &str = "discover: --method auto groups aligned answers by k-means";
+
+/// What the console says of answers aligned across languages.
+fn aligned_note(a: &align::Aligned) -> String {
+    format!(
+        "discover: answers in several languages ({}): each language centred on its own mean and \
+         the vectors whitened, so groups form by topic rather than language",
+        languages_list(a)
+    )
+}
+
+/// `en 120, de 14` for the aligned languages.
+fn languages_list(a: &align::Aligned) -> String {
+    a.languages
+        .iter()
+        .map(|(l, n)| format!("{l} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Records the alignment in the manifest, and under `--method auto` returns k-means parameters:
+/// on whitened vectors the neighbour layout separates topics less well than k-means on the
+/// vectors themselves (BENCHMARKS.md, sib200_eu).
+fn aligned_params(
+    s: &DiscoverSettings,
+    a: &align::Aligned,
+    (distinct, rows): (usize, usize),
+    manifest: &mut Manifest,
+) -> Result<Option<cluster::ValidClusterParams>> {
+    manifest.param("aligned_languages", languages_list(a));
+    if s.cluster.method != cluster::Method::Auto {
+        return Ok(None);
+    }
+    let kmeans = cluster::ClusterParams {
+        method: cluster::Method::KMeans,
+        ..s.cluster
+    };
+    manifest.param("method_used", cluster::Method::KMeans.name());
+    Ok(Some(kmeans.check(distinct, rows).map_err(cluster_error)?))
 }
 
 /// Grouped answers in a language the model does not cover keep their group as a suggestion,

@@ -206,6 +206,32 @@ pub fn crosstab(
         })
         .collect();
     rows.sort_by_key(|r| !r.category.in_base);
+    let (test, notes) = test_and_notes(&rows, values.len(), several, has_missing, is_weighted);
+    Crosstab {
+        by: by.to_string(),
+        columns,
+        rows,
+        respondents,
+        mentions,
+        weight_column: weight_column.map(str::to_string),
+        weighted_respondents: is_weighted.then_some(weighted_respondents),
+        effective_n: is_weighted.then_some(effective_n),
+        several_codes: several,
+        test,
+        notes,
+    }
+}
+
+/// The chi-square test over the codes in the base and the variable's values (`n_values`
+/// columns, without the missing and total columns), and the notes that say what the table
+/// and the test leave out.
+fn test_and_notes(
+    rows: &[CrossRow],
+    n_values: usize,
+    several: bool,
+    has_missing: bool,
+    is_weighted: bool,
+) -> (Option<ChiSquare>, Vec<String>) {
     let mut notes = Vec::new();
     let test = if several {
         notes.push(
@@ -215,7 +241,7 @@ pub fn crosstab(
         );
         None
     } else {
-        let test_cols: Vec<usize> = (0..values.len()).collect();
+        let test_cols: Vec<usize> = (0..n_values).collect();
         let table: Vec<Vec<usize>> = rows
             .iter()
             .filter(|r| r.category.in_base)
@@ -251,19 +277,7 @@ pub fn crosstab(
                 .to_string(),
         );
     }
-    Crosstab {
-        by: by.to_string(),
-        columns,
-        rows,
-        respondents,
-        mentions,
-        weight_column: weight_column.map(str::to_string),
-        weighted_respondents: is_weighted.then_some(weighted_respondents),
-        effective_n: is_weighted.then_some(effective_n),
-        several_codes: several,
-        test,
-        notes,
-    }
+    (test, notes)
 }
 
 /// Pearson's chi-square over the rows and columns of `table` that hold answers; `None` with

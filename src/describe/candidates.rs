@@ -39,59 +39,11 @@ pub fn candidate_codes(
         .iter()
         .flat_map(|&j| data[j * dim..(j + 1) * dim].iter().copied())
         .collect();
-    let mut distinct: Vec<&str> = order
+    let texts: Vec<&str> = order
         .iter()
         .map(|&j| answers.rows[keep[j]].text.as_str())
         .collect();
-    distinct.dedup();
-    let distinct_text = |i: usize| answers.rows[keep[order[i]]].text.as_str();
-    let max_k = (order.len() / 5).min(8);
-    // Candidates are found on an evenly spaced sample (in the canonical order) of at most
-    // CANDIDATE_SAMPLE answers; every below-threshold answer then joins the nearest one.
-    let n = order.len();
-    let picks: Vec<usize> = if n > CANDIDATE_SAMPLE {
-        (0..CANDIDATE_SAMPLE)
-            .map(|i| i * n / CANDIDATE_SAMPLE)
-            .collect()
-    } else {
-        (0..n).collect()
-    };
-    let mut sample_texts: Vec<&str> = picks.iter().map(|&i| distinct_text(i)).collect();
-    sample_texts.dedup();
-    let labels: Vec<usize> = if max_k >= 2 && distinct.len() > max_k && sample_texts.len() >= 3 {
-        let sample: Vec<f32> = picks
-            .iter()
-            .flat_map(|&i| sub[i * dim..(i + 1) * dim].iter().copied())
-            .collect();
-        let params = ClusterParams {
-            k: KChoice::Auto {
-                min: 2,
-                max: max_k.min(sample_texts.len().saturating_sub(1)).max(2),
-            },
-            method: Method::KMeans,
-            n_runs: 3,
-            seed,
-            ..ClusterParams::default()
-        }
-        .check(sample_texts.len(), picks.len())
-        .map_err(|e| Error::Cluster(format!("candidate codes: {e}")))?;
-        let centroids = params.fit(&sample, dim)?.centroids;
-        (0..n)
-            .map(|i| {
-                let x = &sub[i * dim..(i + 1) * dim];
-                let mut best = (0usize, f32::NEG_INFINITY);
-                for (g, c) in centroids.iter().enumerate() {
-                    let v = cosine(x, c);
-                    if v > best.1 {
-                        best = (g, v);
-                    }
-                }
-                best.0
-            })
-            .collect()
-    } else {
-        vec![0; order.len()]
-    };
+    let labels = group_below((&sub, dim), &texts, seed)?;
     // Groups no answer joined are dropped; the rest are numbered densely.
     let mut used: Vec<usize> = labels.clone();
     used.sort_unstable();
@@ -105,60 +57,23 @@ pub fn candidate_codes(
     for (i, &g) in labels.iter().enumerate() {
         members[g].push(i);
     }
-    let texts: Vec<Vec<&str>> = members
+    let group_texts: Vec<Vec<&str>> = members
         .iter()
-        .map(|m| {
-            m.iter()
-                .map(|&i| answers.rows[keep[order[i]]].text.as_str())
-                .collect()
+        .map(|m| m.iter().map(|&i| texts[i]).collect())
+        .collect();
+    let kw = keywords(&group_texts, 8);
+    let best: Vec<usize> = order.iter().map(|&j| best_codes[j]).collect();
+    let mut out: Vec<(usize, CandidateCode)> = members
+        .iter()
+        .zip(kw)
+        .enumerate()
+        .map(|(g, (m, keywords))| {
+            let mut c = describe(m, (&sub, dim), &texts, (&best, code_labels));
+            c.keywords = keywords;
+            c.share = m.len() as f64 / keep.len().max(1) as f64;
+            (g, c)
         })
         .collect();
-    let kw = keywords(&texts, 8);
-    let mut out = Vec::with_capacity(k);
-    for (g, m) in members.iter().enumerate() {
-        let dimv = |i: usize| &sub[i * dim..(i + 1) * dim];
-        let mut centroid = vec![0f32; dim];
-        for &i in m {
-            for (c, v) in centroid.iter_mut().zip(dimv(i)) {
-                *c += v;
-            }
-        }
-        l2_normalise(&mut centroid, dim);
-        let scored: Vec<(usize, &str, f32)> = m
-            .iter()
-            .map(|&i| {
-                (
-                    i,
-                    answers.rows[keep[order[i]]].text.as_str(),
-                    cosine(dimv(i), &centroid),
-                )
-            })
-            .collect();
-        let mut nearest = vec![0usize; code_labels.len()];
-        for &i in m {
-            if let Some(n) = nearest.get_mut(best_codes[order[i]]) {
-                *n += 1;
-            }
-        }
-        let best = (0..nearest.len())
-            .max_by(|&a, &b| nearest[a].cmp(&nearest[b]).then(b.cmp(&a)))
-            .map(|c| format!("{} ({} of {})", code_labels[c], nearest[c], m.len()))
-            .unwrap_or_default();
-        out.push((
-            g,
-            CandidateCode {
-                candidate: 0,
-                size: m.len(),
-                share: m.len() as f64 / keep.len().max(1) as f64,
-                keywords: kw[g].clone(),
-                typical: typical(&scored, 5)
-                    .into_iter()
-                    .map(|i| answers.rows[keep[order[i]]].text.clone())
-                    .collect(),
-                nearest_code: best,
-            },
-        ));
-    }
     // Largest first, ties by first member.
     out.sort_by(|a, b| {
         b.1.size
@@ -176,4 +91,100 @@ pub fn candidate_codes(
         .map(|(i, &g)| (order[i], number[g]))
         .collect();
     Ok((out.into_iter().map(|(_, c)| c).collect(), rows))
+}
+
+/// The below-threshold answers (`texts[i]` is the text of the i-th row of `sub`, in canonical
+/// order) grouped by k-means on an evenly spaced sample of at most [`CANDIDATE_SAMPLE`]
+/// answers, every answer then joining the nearest centroid; one group when there are few.
+fn group_below((sub, dim): (&[f32], usize), texts: &[&str], seed: u64) -> Result<Vec<usize>> {
+    let n = texts.len();
+    let mut distinct = texts.to_vec();
+    distinct.dedup();
+    let max_k = (n / 5).min(8);
+    let picks: Vec<usize> = if n > CANDIDATE_SAMPLE {
+        (0..CANDIDATE_SAMPLE)
+            .map(|i| i * n / CANDIDATE_SAMPLE)
+            .collect()
+    } else {
+        (0..n).collect()
+    };
+    let mut sample_texts: Vec<&str> = picks.iter().map(|&i| texts[i]).collect();
+    sample_texts.dedup();
+    if max_k < 2 || distinct.len() <= max_k || sample_texts.len() < 3 {
+        return Ok(vec![0; n]);
+    }
+    let sample: Vec<f32> = picks
+        .iter()
+        .flat_map(|&i| sub[i * dim..(i + 1) * dim].iter().copied())
+        .collect();
+    let params = ClusterParams {
+        k: KChoice::Auto {
+            min: 2,
+            max: max_k.min(sample_texts.len().saturating_sub(1)).max(2),
+        },
+        method: Method::KMeans,
+        n_runs: 3,
+        seed,
+        ..ClusterParams::default()
+    }
+    .check(sample_texts.len(), picks.len())
+    .map_err(|e| Error::Cluster(format!("candidate codes: {e}")))?;
+    let centroids = params.fit(&sample, dim)?.centroids;
+    Ok((0..n)
+        .map(|i| {
+            let x = &sub[i * dim..(i + 1) * dim];
+            let mut best = (0usize, f32::NEG_INFINITY);
+            for (g, c) in centroids.iter().enumerate() {
+                let v = cosine(x, c);
+                if v > best.1 {
+                    best = (g, v);
+                }
+            }
+            best.0
+        })
+        .collect())
+}
+
+/// One candidate from its members (rows of `sub`): typical answers nearest its centroid and
+/// the frame code most of them came closest to (`best[i]`, named by `code_labels`). Number,
+/// keywords and share are filled in by the caller.
+fn describe(
+    members: &[usize],
+    (sub, dim): (&[f32], usize),
+    texts: &[&str],
+    (best, code_labels): (&[usize], &[String]),
+) -> CandidateCode {
+    let row = |i: usize| &sub[i * dim..(i + 1) * dim];
+    let mut centroid = vec![0f32; dim];
+    for &i in members {
+        for (c, v) in centroid.iter_mut().zip(row(i)) {
+            *c += v;
+        }
+    }
+    l2_normalise(&mut centroid, dim);
+    let scored: Vec<(usize, &str, f32)> = members
+        .iter()
+        .map(|&i| (i, texts[i], cosine(row(i), &centroid)))
+        .collect();
+    let mut nearest = vec![0usize; code_labels.len()];
+    for &i in members {
+        if let Some(n) = nearest.get_mut(best[i]) {
+            *n += 1;
+        }
+    }
+    let nearest_code = (0..nearest.len())
+        .max_by(|&a, &b| nearest[a].cmp(&nearest[b]).then(b.cmp(&a)))
+        .map(|c| format!("{} ({} of {})", code_labels[c], nearest[c], members.len()))
+        .unwrap_or_default();
+    CandidateCode {
+        candidate: 0,
+        size: members.len(),
+        share: 0.0,
+        keywords: Vec::new(),
+        typical: typical(&scored, 5)
+            .into_iter()
+            .map(|i| texts[i].to_string())
+            .collect(),
+        nearest_code,
+    }
 }

@@ -149,11 +149,7 @@ pub fn discovery(
     clustering: &Clustering,
     names: Names,
 ) -> Discovery {
-    let Names {
-        namings,
-        frame,
-        rollup,
-    } = names;
+    let (frame, rollup) = (names.frame, names.rollup);
     let k = clustering.k;
     let rows = answers.rows.len();
     let cos = |j: usize, g: usize| cosine(&data[j * dim..(j + 1) * dim], &clustering.centroids[g]);
@@ -162,45 +158,7 @@ pub fn discovery(
         let g = clustering.labels[j];
         members[g].push((row, answers.rows[row].text.as_str(), cos(j, g)));
     }
-    let texts: Vec<Vec<&str>> = members
-        .iter()
-        .map(|m| m.iter().map(|x| x.1).collect())
-        .collect();
-    let kw = keywords(&texts, 8);
-    let groups: Vec<Group> = (0..k)
-        .map(|g| {
-            let naming = namings.as_ref().and_then(|n| n.get(g).cloned());
-            let name = match &naming {
-                Some(n) => n.label.clone(),
-                None => format!(
-                    "Group {}: {}",
-                    g + 1,
-                    kw[g].iter().take(3).cloned().collect::<Vec<_>>().join(", ")
-                ),
-            };
-            let topic_group = match (&naming, frame) {
-                (Some(n), Some((f, q))) => f.group_of(&n.label, q).map(str::to_string),
-                _ => None,
-            };
-            let name = match (&topic_group, rollup) {
-                (Some(t), true) => t.clone(),
-                _ => name,
-            };
-            Group {
-                group: g + 1,
-                name,
-                naming,
-                topic_group,
-                size: members[g].len(),
-                share: members[g].len() as f64 / rows.max(1) as f64,
-                keywords: kw[g].clone(),
-                typical: typical(&members[g], 5)
-                    .into_iter()
-                    .map(|row| answers.rows[row].text.clone())
-                    .collect(),
-            }
-        })
-        .collect();
+    let groups = describe_groups(answers, &members, rows, &names);
     let mut by_row: Vec<Option<(usize, f32)>> = vec![None; rows];
     for (j, &row) in keep.iter().enumerate() {
         let g = clustering.labels[j];
@@ -263,6 +221,55 @@ pub fn discovery(
         ),
         assignments,
     }
+}
+
+/// Each group's name (the frame's naming, or its first keywords; its topic group's name when
+/// rolled up), keywords and typical answers, from its members (row, text, cosine to centroid).
+fn describe_groups(
+    answers: &Answers,
+    members: &[Vec<(usize, &str, f32)>],
+    rows: usize,
+    names: &Names,
+) -> Vec<Group> {
+    let texts: Vec<Vec<&str>> = members
+        .iter()
+        .map(|m| m.iter().map(|x| x.1).collect())
+        .collect();
+    let kw = keywords(&texts, 8);
+    (0..members.len())
+        .map(|g| {
+            let naming = names.namings.as_ref().and_then(|n| n.get(g).cloned());
+            let name = match &naming {
+                Some(n) => n.label.clone(),
+                None => format!(
+                    "Group {}: {}",
+                    g + 1,
+                    kw[g].iter().take(3).cloned().collect::<Vec<_>>().join(", ")
+                ),
+            };
+            let topic_group = match (&naming, names.frame) {
+                (Some(n), Some((f, q))) => f.group_of(&n.label, q).map(str::to_string),
+                _ => None,
+            };
+            let name = match (&topic_group, names.rollup) {
+                (Some(t), true) => t.clone(),
+                _ => name,
+            };
+            Group {
+                group: g + 1,
+                name,
+                naming,
+                topic_group,
+                size: members[g].len(),
+                share: members[g].len() as f64 / rows.max(1) as f64,
+                keywords: kw[g].clone(),
+                typical: typical(&members[g], 5)
+                    .into_iter()
+                    .map(|row| answers.rows[row].text.clone())
+                    .collect(),
+            }
+        })
+        .collect()
 }
 
 impl Discovery {

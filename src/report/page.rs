@@ -10,7 +10,7 @@ use super::html::{AgreementRow, Confusion, DriftRow, MapPoint, Metric, ReportGro
 use super::tables::{apply_frequencies, discover_frequencies, drift_flag, Base, Frequencies};
 use crate::agree::AgreeReport;
 use crate::describe::{keywords, typical, Discovery};
-use crate::frame::apply::Application;
+use crate::frame::apply::{Application, ApplySummary, CandidateCode};
 use crate::manifest::Manifest;
 use crate::status::Status;
 
@@ -245,6 +245,54 @@ pub fn apply_page(
     let freq = apply_frequencies(app);
     let (title, source) = title(manifest, "answers coded with a frame");
     let s = &app.summary;
+    let mut coded = coded_groups(app, &freq);
+    let notes = chart_order(&mut coded);
+    let position: BTreeMap<usize, usize> = coded
+        .iter()
+        .enumerate()
+        .map(|(i, (c, _))| (*c, i))
+        .collect();
+    let groups: Vec<ReportGroup> = coded.into_iter().map(|(_, g)| g).collect();
+    let points = map
+        .iter()
+        .filter_map(|&(row, [x, y])| {
+            let r = app.rows.get(row)?;
+            Some(MapPoint {
+                x,
+                y,
+                group: r
+                    .code
+                    .filter(|_| r.status == Status::Coded)
+                    .and_then(|c| position.get(&c).copied()),
+                text: r.text.clone(),
+            })
+        })
+        .collect();
+    let (candidates, drift) = (candidate_groups(&s.candidates), drift_rows(s));
+    let mut page = RunReport {
+        notes,
+        title,
+        command: "apply".into(),
+        source,
+        generated_by: format!("codeframe {}", manifest.version),
+        rows_total: app.rows.len(),
+        status_counts: status_counts(app.rows.iter().map(|r| &r.status)),
+        languages: language_counts(app.rows.iter().map(|r| &r.language)),
+        groups,
+        points,
+        candidates,
+        drift,
+        base: base_text(&freq),
+        ..RunReport::default()
+    };
+    attach(&mut page, att);
+    page
+}
+
+/// Each code of the frame with keywords and its most confident answers, from this wave's coded
+/// answers, in table order; the index is the code's.
+fn coded_groups(app: &Application, freq: &Frequencies) -> Vec<(usize, ReportGroup)> {
+    let s = &app.summary;
     // Keywords and the most confident answers of each code, from this wave's coded answers.
     let mut members: Vec<Vec<(f32, usize)>> = vec![Vec::new(); s.codes.len()];
     for (row, r) in app.rows.iter().enumerate() {
@@ -257,8 +305,7 @@ pub fn apply_page(
         .map(|m| m.iter().map(|&(_, r)| app.rows[r].text.as_str()).collect())
         .collect();
     let kw = keywords(&texts, 8);
-    let mut coded: Vec<(usize, ReportGroup)> = freq
-        .categories()
+    freq.categories()
         .zip(members.iter_mut().zip(kw))
         .enumerate()
         .map(|(c, (row, (m, k)))| {
@@ -283,31 +330,12 @@ pub fn apply_page(
             };
             (c, group)
         })
-        .collect();
-    let notes = chart_order(&mut coded);
-    let position: BTreeMap<usize, usize> = coded
-        .iter()
-        .enumerate()
-        .map(|(i, (c, _))| (*c, i))
-        .collect();
-    let groups: Vec<ReportGroup> = coded.into_iter().map(|(_, g)| g).collect();
-    let points = map
-        .iter()
-        .filter_map(|&(row, [x, y])| {
-            let r = app.rows.get(row)?;
-            Some(MapPoint {
-                x,
-                y,
-                group: r
-                    .code
-                    .filter(|_| r.status == Status::Coded)
-                    .and_then(|c| position.get(&c).copied()),
-                text: r.text.clone(),
-            })
-        })
-        .collect();
-    let candidates = s
-        .candidates
+        .collect()
+}
+
+/// The candidate new codes, as groups of the page.
+fn candidate_groups(candidates: &[CandidateCode]) -> Vec<ReportGroup> {
+    candidates
         .iter()
         .map(|c| ReportGroup {
             name: format!(
@@ -320,9 +348,12 @@ pub fn apply_page(
             typical: c.typical.clone(),
             ..ReportGroup::default()
         })
-        .collect();
-    let drift = s
-        .drift
+        .collect()
+}
+
+/// The drift table: each code's share in the earlier wave and this one.
+fn drift_rows(s: &ApplySummary) -> Vec<DriftRow> {
+    s.drift
         .codes
         .iter()
         .map(|c| DriftRow {
@@ -337,25 +368,7 @@ pub fn apply_page(
             p_value: c.p_value,
             flag: drift_flag(c.p_value, c.change_pp).to_string(),
         })
-        .collect();
-    let mut page = RunReport {
-        notes,
-        title,
-        command: "apply".into(),
-        source,
-        generated_by: format!("codeframe {}", manifest.version),
-        rows_total: app.rows.len(),
-        status_counts: status_counts(app.rows.iter().map(|r| &r.status)),
-        languages: language_counts(app.rows.iter().map(|r| &r.language)),
-        groups,
-        points,
-        candidates,
-        drift,
-        base: base_text(&freq),
-        ..RunReport::default()
-    };
-    attach(&mut page, att);
-    page
+        .collect()
 }
 
 /// Puts the chart in frequency order (most coded answers first, then most suggested; ties keep

@@ -384,44 +384,10 @@ fn apply(
                 params![label.trim(), group],
             )?;
         }
-        Edit::Merge { from, into } => {
-            if from == into {
-                return Err(StoreError::Invalid(
-                    "a code cannot be merged into itself".into(),
-                ));
-            }
-            live_code(tx, *from)?;
-            live_code(tx, *into)?;
-            for (row, stream, source) in at_code(tx, *from)? {
-                recode(tx, undo, (row, &stream, coder), Some(*into), source, op)?;
-            }
-            snapshot(undo, *from)?;
-            tx.execute(
-                "UPDATE codes SET deleted = 1, merged_into = ?1 WHERE code = ?2",
-                params![into, from],
-            )?;
-            let mut st = tx.prepare("SELECT row FROM answers WHERE suggestion = ?1")?;
-            let moved = st
-                .query_map([from], |r| r.get(0))?
-                .collect::<Result<Vec<i64>, _>>()?;
-            undo.suggestions.extend(moved.iter().map(|&r| (r, *from)));
-            tx.execute(
-                "UPDATE answers SET suggestion = ?1 WHERE suggestion = ?2",
-                params![into, from],
-            )?;
-        }
+        Edit::Merge { from, into } => merge(tx, coder, op, (*from, *into), undo)?,
         Edit::Split { rows, label } => {
             let code = new_code(tx, label, undo)?;
-            for &row in rows {
-                recode(
-                    tx,
-                    undo,
-                    (row, coder, coder),
-                    Some(code),
-                    Source::Person,
-                    op,
-                )?;
-            }
+            code_rows(tx, coder, op, rows, code, undo)?;
         }
         Edit::Delete { code } => {
             live_code(tx, *code)?;
@@ -432,71 +398,125 @@ fn apply(
             tx.execute("UPDATE codes SET deleted = 1 WHERE code = ?1", [code])?;
         }
         Edit::NonAnswers { rows } => {
-            let existing: Option<i64> = tx
-                .query_row(
-                    "SELECT code FROM codes WHERE nonanswers = 1 AND deleted = 0 ORDER BY code LIMIT 1",
-                    [],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            let code = match existing {
-                Some(c) => c,
-                None => {
-                    let c = new_code(tx, "Non-answer", undo)?;
-                    tx.execute("UPDATE codes SET nonanswers = 1 WHERE code = ?1", [c])?;
-                    c
-                }
-            };
-            for &row in rows {
-                recode(
-                    tx,
-                    undo,
-                    (row, coder, coder),
-                    Some(code),
-                    Source::Person,
-                    op,
-                )?;
-            }
+            let code = nonanswer_code(tx, undo)?;
+            code_rows(tx, coder, op, rows, code, undo)?;
         }
         Edit::AcceptCandidate { candidate, label } => {
-            let accepted: Option<Option<i64>> = tx
-                .query_row(
-                    "SELECT accepted_as FROM candidates WHERE candidate = ?1",
-                    [candidate],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            match accepted {
-                None => return Err(StoreError::Invalid(format!("no candidate {candidate}"))),
-                Some(Some(_)) => {
-                    return Err(StoreError::Invalid(format!(
-                        "candidate {candidate} is already a code"
-                    )))
-                }
-                Some(None) => {}
-            }
-            let code = new_code(tx, label, undo)?;
-            let mut st = tx.prepare("SELECT row FROM answers WHERE candidate = ?1 ORDER BY row")?;
-            let rows = st
-                .query_map([candidate], |r| r.get(0))?
-                .collect::<Result<Vec<i64>, _>>()?;
-            for row in rows {
-                recode(
-                    tx,
-                    undo,
-                    (row, coder, coder),
-                    Some(code),
-                    Source::Person,
-                    op,
-                )?;
-            }
-            undo.candidates.push((*candidate, None));
-            tx.execute(
-                "UPDATE candidates SET accepted_as = ?1 WHERE candidate = ?2",
-                params![code, candidate],
-            )?;
+            accept_candidate(tx, coder, op, (*candidate, label), undo)?
         }
     }
+    Ok(())
+}
+
+/// Moves every coding and suggestion of `from` to `into` and retires `from`.
+fn merge(
+    tx: &Transaction,
+    coder: &str,
+    op: i64,
+    (from, into): (i64, i64),
+    undo: &mut Undo,
+) -> Result<(), StoreError> {
+    if from == into {
+        return Err(StoreError::Invalid(
+            "a code cannot be merged into itself".into(),
+        ));
+    }
+    live_code(tx, from)?;
+    live_code(tx, into)?;
+    for (row, stream, source) in at_code(tx, from)? {
+        recode(tx, undo, (row, &stream, coder), Some(into), source, op)?;
+    }
+    undo.codes.push(code_row(tx, from)?);
+    tx.execute(
+        "UPDATE codes SET deleted = 1, merged_into = ?1 WHERE code = ?2",
+        params![into, from],
+    )?;
+    let mut st = tx.prepare("SELECT row FROM answers WHERE suggestion = ?1")?;
+    let moved = st
+        .query_map([from], |r| r.get(0))?
+        .collect::<Result<Vec<i64>, _>>()?;
+    undo.suggestions.extend(moved.iter().map(|&r| (r, from)));
+    tx.execute(
+        "UPDATE answers SET suggestion = ?1 WHERE suggestion = ?2",
+        params![into, from],
+    )?;
+    Ok(())
+}
+
+/// The coder's own codes for `rows`: `code` for each.
+fn code_rows(
+    tx: &Transaction,
+    coder: &str,
+    op: i64,
+    rows: &[i64],
+    code: i64,
+    undo: &mut Undo,
+) -> Result<(), StoreError> {
+    for &row in rows {
+        recode(
+            tx,
+            undo,
+            (row, coder, coder),
+            Some(code),
+            Source::Person,
+            op,
+        )?;
+    }
+    Ok(())
+}
+
+/// The frame's non-answer code, made on first use.
+fn nonanswer_code(tx: &Transaction, undo: &mut Undo) -> Result<i64, StoreError> {
+    let existing: Option<i64> = tx
+        .query_row(
+            "SELECT code FROM codes WHERE nonanswers = 1 AND deleted = 0 ORDER BY code LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(c) = existing {
+        return Ok(c);
+    }
+    let c = new_code(tx, "Non-answer", undo)?;
+    tx.execute("UPDATE codes SET nonanswers = 1 WHERE code = ?1", [c])?;
+    Ok(c)
+}
+
+/// Makes a candidate code a code of the frame, coding its answers with it.
+fn accept_candidate(
+    tx: &Transaction,
+    coder: &str,
+    op: i64,
+    (candidate, label): (i64, &str),
+    undo: &mut Undo,
+) -> Result<(), StoreError> {
+    let accepted: Option<Option<i64>> = tx
+        .query_row(
+            "SELECT accepted_as FROM candidates WHERE candidate = ?1",
+            [candidate],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match accepted {
+        None => return Err(StoreError::Invalid(format!("no candidate {candidate}"))),
+        Some(Some(_)) => {
+            return Err(StoreError::Invalid(format!(
+                "candidate {candidate} is already a code"
+            )))
+        }
+        Some(None) => {}
+    }
+    let code = new_code(tx, label, undo)?;
+    let mut st = tx.prepare("SELECT row FROM answers WHERE candidate = ?1 ORDER BY row")?;
+    let rows = st
+        .query_map([candidate], |r| r.get(0))?
+        .collect::<Result<Vec<i64>, _>>()?;
+    code_rows(tx, coder, op, &rows, code, undo)?;
+    undo.candidates.push((candidate, None));
+    tx.execute(
+        "UPDATE candidates SET accepted_as = ?1 WHERE candidate = ?2",
+        params![code, candidate],
+    )?;
     Ok(())
 }
 

@@ -248,65 +248,7 @@ impl Store {
     pub fn answers(&self, coder: &str, q: &AnswerQuery) -> Result<AnswerPage, StoreError> {
         let blind = self.role(coder)? == "second";
         let view = if blind { View::Sample } else { q.view };
-        let mut wheres: Vec<String> = Vec::new();
-        let mut args: Vec<Value> = Vec::new();
-        let order = match view {
-            View::All => "a.row",
-            View::Uncertain => {
-                wheres.push(
-                    "a.suggestion IS NOT NULL AND COALESCE(f.source, 'machine') = 'machine'".into(),
-                );
-                "CASE WHEN a.status IN ('below threshold', 'unsupported language', 'new language') THEN 0 ELSE 1 END, a.confidence, a.row"
-            }
-            View::Sample => {
-                wheres.push(
-                    "a.row IN (SELECT row FROM sample_rows WHERE sample =
-                       (SELECT MAX(sample) FROM samples WHERE coder = ?))"
-                        .into(),
-                );
-                args.push(Value::Text(coder.to_string()));
-                "a.row"
-            }
-            View::Disagreements => {
-                wheres.push(format!(
-                    "a.row IN (SELECT row FROM current WHERE coder NOT IN ('{MACHINE}', '{ADJUDICATION}')
-                       GROUP BY row HAVING COUNT(*) >= 2 AND COUNT(DISTINCT COALESCE(code, -1)) > 1)
-                     AND a.row NOT IN (SELECT row FROM current WHERE coder = '{ADJUDICATION}')"
-                ));
-                "a.row"
-            }
-        };
-        if !blind {
-            if let Some(c) = q.code {
-                if c < 0 {
-                    wheres.push("f.code IS NULL".into());
-                } else {
-                    wheres.push("f.code = ?".into());
-                    args.push(Value::Integer(c));
-                }
-            }
-            if let Some(c) = q.max_confidence {
-                wheres.push("a.confidence <= ?".into());
-                args.push(Value::Real(c));
-            }
-        }
-        if let Some(s) = q.status.as_ref().filter(|s| !s.is_empty()) {
-            wheres.push("a.status = ?".into());
-            args.push(Value::Text(s.clone()));
-        }
-        if let Some(l) = q.language.as_ref().filter(|s| !s.is_empty()) {
-            wheres.push("a.language = ?".into());
-            args.push(Value::Text(l.clone()));
-        }
-        if let Some(t) = q.q.as_ref().filter(|s| !s.trim().is_empty()) {
-            wheres.push("instr(lower(a.text), lower(?)) > 0".into());
-            args.push(Value::Text(t.trim().to_string()));
-        }
-        let filter = if wheres.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", wheres.join(" AND "))
-        };
+        let (filter, order, args) = answer_filter(coder, view, blind, q);
         let from = "FROM answers a LEFT JOIN finals f ON f.row = a.row";
         let total: i64 = self.conn.query_row(
             &format!("SELECT COUNT(*) {from} {filter}"),
@@ -372,4 +314,74 @@ impl Store {
         tx.finish()?;
         Ok(AnswerPage { total, rows, blind })
     }
+}
+
+/// The WHERE clause, ORDER BY and arguments that list `view`'s answers for `coder`; a blind
+/// second coder filters by status, language and text only.
+fn answer_filter(
+    coder: &str,
+    view: View,
+    blind: bool,
+    q: &AnswerQuery,
+) -> (String, &'static str, Vec<Value>) {
+    let mut wheres: Vec<String> = Vec::new();
+    let mut args: Vec<Value> = Vec::new();
+    let order = match view {
+        View::All => "a.row",
+        View::Uncertain => {
+            wheres.push(
+                "a.suggestion IS NOT NULL AND COALESCE(f.source, 'machine') = 'machine'".into(),
+            );
+            "CASE WHEN a.status IN ('below threshold', 'unsupported language', 'new language') THEN 0 ELSE 1 END, a.confidence, a.row"
+        }
+        View::Sample => {
+            wheres.push(
+                "a.row IN (SELECT row FROM sample_rows WHERE sample =
+                   (SELECT MAX(sample) FROM samples WHERE coder = ?))"
+                    .into(),
+            );
+            args.push(Value::Text(coder.to_string()));
+            "a.row"
+        }
+        View::Disagreements => {
+            wheres.push(format!(
+                "a.row IN (SELECT row FROM current WHERE coder NOT IN ('{MACHINE}', '{ADJUDICATION}')
+                   GROUP BY row HAVING COUNT(*) >= 2 AND COUNT(DISTINCT COALESCE(code, -1)) > 1)
+                 AND a.row NOT IN (SELECT row FROM current WHERE coder = '{ADJUDICATION}')"
+            ));
+            "a.row"
+        }
+    };
+    if !blind {
+        if let Some(c) = q.code {
+            if c < 0 {
+                wheres.push("f.code IS NULL".into());
+            } else {
+                wheres.push("f.code = ?".into());
+                args.push(Value::Integer(c));
+            }
+        }
+        if let Some(c) = q.max_confidence {
+            wheres.push("a.confidence <= ?".into());
+            args.push(Value::Real(c));
+        }
+    }
+    if let Some(s) = q.status.as_ref().filter(|s| !s.is_empty()) {
+        wheres.push("a.status = ?".into());
+        args.push(Value::Text(s.clone()));
+    }
+    if let Some(l) = q.language.as_ref().filter(|s| !s.is_empty()) {
+        wheres.push("a.language = ?".into());
+        args.push(Value::Text(l.clone()));
+    }
+    if let Some(t) = q.q.as_ref().filter(|s| !s.trim().is_empty()) {
+        wheres.push("instr(lower(a.text), lower(?)) > 0".into());
+        args.push(Value::Text(t.trim().to_string()));
+    }
+    let filter = if wheres.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", wheres.join(" AND "))
+    };
+    (filter, order, args)
 }

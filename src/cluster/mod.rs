@@ -417,8 +417,17 @@ impl ValidClusterParams {
         match self.0.method {
             Method::Umap | Method::Auto => {
                 let y = layout.ok_or_else(|| Error::Cluster("UMAP layout missing".into()))?;
-                let run = lloyd::best_of(y, k, self.0.n_runs, self.0.max_iter as usize, seed);
-                Ok(from_labels(x, run.labels))
+                let max_iter = self.0.max_iter as usize;
+                if y.nrows() <= umap::MAX_POINTS {
+                    let run = lloyd::best_of(y, k, self.0.n_runs, max_iter, seed);
+                    return Ok(from_labels(x, run.labels));
+                }
+                // As the layout itself: k-means on the laid-out sample, every other answer to
+                // the nearest centroid (restarts on a million laid-out answers dominate the run).
+                let sample = sample_indices(y.nrows(), umap::LAYOUT_SAMPLE, self.0.seed);
+                let ys = y.select(ndarray::Axis(0), &sample);
+                let run = lloyd::best_of(ys.view(), k, self.0.n_runs, max_iter, seed);
+                Ok(from_labels(x, lloyd::lloyd(y, run.centroids, 0).labels))
             }
             Method::KMeans => self.kmeans(x, k, seed),
             Method::Agglomerative => Ok(from_labels(x, ward::ward(x, k))),

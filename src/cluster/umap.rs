@@ -7,7 +7,7 @@
 //! sampling (200 epochs). The descent runs sequentially with one seeded generator, so a seed
 //! gives one layout.
 
-use ndarray::{Array2, ArrayView2, Axis, Slice};
+use ndarray::{Array2, ArrayView1, ArrayView2, Axis, Slice};
 use rand_xoshiro::rand_core::{RngCore, SeedableRng};
 use rand_xoshiro::Xoshiro256Plus;
 use rayon::prelude::*;
@@ -59,53 +59,56 @@ fn place(
     ys: ArrayView2<f32>,
 ) -> Array2<f32> {
     let (n, dims) = (x.nrows(), ys.ncols());
-    let mut y = Array2::<f32>::zeros((n, dims));
     let mut is_sampled = vec![None; n];
     for (s, &i) in sample.iter().enumerate() {
         is_sampled[i] = Some(s);
     }
     let k = NEIGHBOURS.min(xs.nrows());
-    for start in (0..n).step_by(BLOCK) {
-        let end = (start + BLOCK).min(n);
-        let sims = x.slice_axis(Axis(0), Slice::from(start..end)).dot(&xs.t());
-        let rows: Vec<Vec<f32>> = (start..end)
-            .into_par_iter()
-            .map(|i| {
-                if let Some(s) = is_sampled[i] {
-                    return ys.row(s).to_vec();
+    // Blocks in parallel, each product on one thread: the products are most of the time, and
+    // every row's place depends on its own row of similarities only.
+    let starts: Vec<usize> = (0..n).step_by(BLOCK).collect();
+    let blocks: Vec<Vec<f32>> = starts
+        .par_iter()
+        .map(|&start| {
+            let end = (start + BLOCK).min(n);
+            let sims = x.slice_axis(Axis(0), Slice::from(start..end)).dot(&xs.t());
+            let mut out = Vec::with_capacity((end - start) * dims);
+            for (sims, sampled) in sims.rows().into_iter().zip(&is_sampled[start..end]) {
+                match sampled {
+                    Some(s) => out.extend(ys.row(*s).iter().copied()),
+                    None => out.extend(place_one(sims, ys, k)),
                 }
-                let row = sims.row(i - start);
-                let mut near: Vec<(f32, usize)> = row
-                    .iter()
-                    .enumerate()
-                    .map(|(j, &v)| ((1.0 - v).max(0.0), j))
-                    .collect();
-                let by =
-                    |a: &(f32, usize), b: &(f32, usize)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
-                if k < near.len() {
-                    near.select_nth_unstable_by(k - 1, by);
-                    near.truncate(k);
-                }
-                near.sort_by(by);
-                let ds: Vec<f32> = near.iter().map(|p| p.0).collect();
-                let w = memberships(&ds);
-                let total: f32 = w.iter().sum::<f32>().max(f32::MIN_POSITIVE);
-                let mut out = vec![0f32; dims];
-                for (&(_, j), wj) in near.iter().zip(&w) {
-                    for (o, &v) in out.iter_mut().zip(ys.row(j)) {
-                        *o += wj / total * v;
-                    }
-                }
-                out
-            })
-            .collect();
-        for (i, r) in (start..end).zip(rows) {
-            for (dst, v) in y.row_mut(i).iter_mut().zip(r) {
-                *dst = v;
             }
+            out
+        })
+        .collect();
+    Array2::from_shape_vec((n, dims), blocks.concat()).unwrap_or_else(|_| Array2::zeros((n, dims)))
+}
+
+/// The place of one row from its similarities to the sampled rows: the membership-weighted mean
+/// of its `k` nearest sampled rows' places (ties by index).
+fn place_one(sims: ArrayView1<f32>, ys: ArrayView2<f32>, k: usize) -> Vec<f32> {
+    let mut near: Vec<(f32, usize)> = sims
+        .iter()
+        .enumerate()
+        .map(|(j, &v)| ((1.0 - v).max(0.0), j))
+        .collect();
+    let by = |a: &(f32, usize), b: &(f32, usize)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
+    if k < near.len() {
+        near.select_nth_unstable_by(k - 1, by);
+        near.truncate(k);
+    }
+    near.sort_by(by);
+    let ds: Vec<f32> = near.iter().map(|p| p.0).collect();
+    let w = memberships(&ds);
+    let total: f32 = w.iter().sum::<f32>().max(f32::MIN_POSITIVE);
+    let mut out = vec![0f32; ys.ncols()];
+    for (&(_, j), wj) in near.iter().zip(&w) {
+        for (o, &v) in out.iter_mut().zip(ys.row(j)) {
+            *o += wj / total * v;
         }
     }
-    y
+    out
 }
 
 /// UMAP's membership strength of each of a point's neighbours at distances `ds` (sorted): 1 for

@@ -319,14 +319,16 @@ fn render_frequencies(out: &mut String, groups: &[ReportGroup], group_word: &str
         .unwrap_or(0);
     let label_w = (longest as f64 * CHAR_W + 16.0).clamp(120.0, 360.0);
     let max_chars = ((label_w - 16.0) / CHAR_W).floor() as usize;
-    let bar_max = W - label_w - 140.0;
+    let any_suggested = groups.iter().any(|g| g.suggested.unwrap_or(0) > 0);
+    // Room right of the longest bar for its value: "12 (3.4%)", or "0 (0.0%) · 14 suggested".
+    let value_w = if any_suggested { 200.0 } else { 140.0 };
+    let bar_max = W - label_w - value_w;
     let max_size = groups
         .iter()
         .map(|g| g.size + g.suggested.unwrap_or(0))
         .max()
         .unwrap_or(0)
         .max(1) as f64;
-    let any_suggested = groups.iter().any(|g| g.suggested.unwrap_or(0) > 0);
     let h = groups.len() as f64 * ROW + 8.0;
 
     put!(

@@ -329,8 +329,15 @@ impl ValidClusterParams {
                     } else {
                         let mut total = 0.0;
                         for s in 1..=STABILITY_SEEDS {
-                            let other = self.fit_k(x, layout, k, self.0.seed.wrapping_add(s))?;
-                            total += adjusted_rand(&c.labels, &other.labels);
+                            let seed = self.0.seed.wrapping_add(s);
+                            let other = match self.0.method {
+                                // Only the labels are compared: no centroids in the vectors' space.
+                                Method::Umap | Method::Auto => {
+                                    self.layout_labels(layout, k, seed)?
+                                }
+                                _ => self.fit_k(x, layout, k, seed)?.labels,
+                            };
+                            total += adjusted_rand(&c.labels, &other);
                         }
                         Some(total / STABILITY_SEEDS as f64)
                     };
@@ -406,6 +413,26 @@ impl ValidClusterParams {
         self.finish_kmeans(x, run.centroids.mapv(f64::from), seed)
     }
 
+    /// k-means with `k` groups on the UMAP layout `y`: on all of it up to [`umap::MAX_POINTS`]
+    /// answers; above, as the layout itself, on the laid-out sample, every other answer then
+    /// joining the nearest centroid (restarts on a million laid-out answers dominate the run).
+    fn layout_labels(
+        &self,
+        layout: Option<ArrayView2<f32>>,
+        k: usize,
+        seed: u64,
+    ) -> Result<Vec<usize>> {
+        let y = layout.ok_or_else(|| Error::Cluster("UMAP layout missing".into()))?;
+        let max_iter = self.0.max_iter as usize;
+        if y.nrows() <= umap::MAX_POINTS {
+            return Ok(lloyd::best_of(y, k, self.0.n_runs, max_iter, seed).labels);
+        }
+        let sample = sample_indices(y.nrows(), umap::LAYOUT_SAMPLE, self.0.seed);
+        let ys = y.select(ndarray::Axis(0), &sample);
+        let run = lloyd::best_of(ys.view(), k, self.0.n_runs, max_iter, seed);
+        Ok(lloyd::lloyd(y, run.centroids, 0).labels)
+    }
+
     /// One clustering with exactly `k` groups (`layout`: the UMAP layout, for that method).
     fn fit_k(
         &self,
@@ -415,20 +442,7 @@ impl ValidClusterParams {
         seed: u64,
     ) -> Result<Clustering> {
         match self.0.method {
-            Method::Umap | Method::Auto => {
-                let y = layout.ok_or_else(|| Error::Cluster("UMAP layout missing".into()))?;
-                let max_iter = self.0.max_iter as usize;
-                if y.nrows() <= umap::MAX_POINTS {
-                    let run = lloyd::best_of(y, k, self.0.n_runs, max_iter, seed);
-                    return Ok(from_labels(x, run.labels));
-                }
-                // As the layout itself: k-means on the laid-out sample, every other answer to
-                // the nearest centroid (restarts on a million laid-out answers dominate the run).
-                let sample = sample_indices(y.nrows(), umap::LAYOUT_SAMPLE, self.0.seed);
-                let ys = y.select(ndarray::Axis(0), &sample);
-                let run = lloyd::best_of(ys.view(), k, self.0.n_runs, max_iter, seed);
-                Ok(from_labels(x, lloyd::lloyd(y, run.centroids, 0).labels))
-            }
+            Method::Umap | Method::Auto => Ok(from_labels(x, self.layout_labels(layout, k, seed)?)),
             Method::KMeans => self.kmeans(x, k, seed),
             Method::Agglomerative => Ok(from_labels(x, ward::ward(x, k))),
             Method::Gmm => Ok(from_labels(

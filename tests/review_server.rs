@@ -403,6 +403,37 @@ fn fit_learns_from_the_exported_coded_csv_and_apply_codes_a_new_wave_with_the_ed
     assert!(o.status.success(), "apply: {}", stderr(&o));
     let freq = std::fs::read_to_string(wave.join("frequencies.csv")).unwrap();
     assert!(freq.contains("Funding and finance"), "{freq}");
+    // The workspace over wave 2 knows each code's threshold, so a reviewer sees why an answer
+    // was left below it.
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(wave.join("summary.json")).unwrap()).unwrap();
+    let thresholds = summary["thresholds"].as_array().unwrap();
+    assert_eq!(thresholds.len(), summary["codes"].as_array().unwrap().len());
+    let review = Server::start(&wave, "ann", &[]);
+    let state = review.get("/api/state").json();
+    assert_eq!(state["frame"]["thresholds"], true);
+    let codes = state["frame"]["codes"].as_array().unwrap();
+    assert_eq!(codes.len(), thresholds.len());
+    for (c, t) in codes.iter().zip(thresholds) {
+        match t.as_f64() {
+            Some(t) => assert!((c["threshold"].as_f64().unwrap() - t).abs() < 1e-6, "{c}"),
+            None => assert!(c["threshold"].is_null(), "{c}"),
+        }
+    }
+    let below = review.answers("uncertain");
+    let below: Vec<_> = below
+        .iter()
+        .filter(|a| a["status"] == "below threshold")
+        .collect();
+    assert!(!below.is_empty());
+    for a in below {
+        let code = codes.iter().find(|c| c["code"] == a["suggestion"]).unwrap();
+        // No threshold: the frame never codes that code itself.
+        if let Some(t) = code["threshold"].as_f64() {
+            assert!(a["confidence"].as_f64().unwrap() < t, "{a} {code}");
+        }
+    }
+    review.stop();
 }
 
 #[test]

@@ -68,6 +68,10 @@ pub struct ApplySummary {
     pub suggested: BTreeMap<String, usize>,
     /// The frame's codes, in frame order (every code index of the run refers to this list).
     pub codes: Vec<FrameCode>,
+    /// Each code's threshold for automatic coding, in frame order (none: never coded
+    /// automatically); empty in runs written before it was recorded.
+    #[serde(default)]
+    pub thresholds: Vec<Option<f32>>,
     /// Candidate new codes.
     pub candidates: Vec<CandidateCode>,
     /// What the drift table compares with: "training" or the previous folder.
@@ -268,6 +272,9 @@ pub fn summarise(
         coded: by_label(&coded),
         suggested: by_label(&suggested),
         codes: frame.codes.clone(),
+        thresholds: (0..frame.codes.len())
+            .map(|c| frame.thresholds.get(c))
+            .collect(),
         candidates,
         drift_baseline,
         drift,

@@ -256,6 +256,18 @@ fn application(tx: &Transaction, app: &Application) -> Result<(), StoreError> {
             c.nonanswers,
         )?);
     }
+    if !s.thresholds.is_empty() {
+        tx.execute(
+            "INSERT INTO meta(key, value) VALUES ('thresholds', 'recorded')",
+            [],
+        )?;
+    }
+    for (&code, threshold) in code_of.iter().zip(&s.thresholds) {
+        tx.execute(
+            "UPDATE codes SET threshold = ?1 WHERE code = ?2",
+            params![threshold.map(f64::from), code],
+        )?;
+    }
     for c in &s.candidates {
         tx.execute(
             "INSERT INTO candidates(candidate, keywords, typical, size, nearest) VALUES (?1, ?2, ?3, ?4, ?5)",

@@ -28,6 +28,9 @@ pub struct CodeInfo {
     pub by_people: i64,
     /// Answers the machine suggests it for but nobody has coded yet.
     pub suggested: i64,
+    /// The machine's score from which it codes this code itself (apply runs; none when it
+    /// never does or the run did not record it).
+    pub threshold: Option<f64>,
 }
 
 /// A topic group.
@@ -75,6 +78,9 @@ pub struct FrameState {
     pub second_coders: Vec<String>,
     /// Languages of the answers, when known.
     pub languages: Vec<String>,
+    /// Whether the codes' thresholds were recorded (a store made from an apply run), so a
+    /// code without one is never coded by the machine alone.
+    pub thresholds: bool,
 }
 
 /// Which answers to list.
@@ -176,7 +182,8 @@ impl Store {
                (SELECT COUNT(*) FROM finals f WHERE f.code = c.code),
                (SELECT COUNT(*) FROM finals f WHERE f.code = c.code AND f.source != 'machine'),
                (SELECT COUNT(*) FROM answers a LEFT JOIN finals f ON f.row = a.row
-                  WHERE a.suggestion = c.code AND f.code IS NULL)
+                  WHERE a.suggestion = c.code AND f.code IS NULL),
+               c.threshold
              FROM codes c WHERE c.deleted = 0 ORDER BY c.code",
         )?;
         let codes = st
@@ -191,6 +198,7 @@ impl Store {
                     count: r.get(6)?,
                     by_people: r.get(7)?,
                     suggested: r.get(8)?,
+                    threshold: r.get(9)?,
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
@@ -237,6 +245,9 @@ impl Store {
             coded,
             coders: self.coders()?,
             second_coders: self.column("SELECT DISTINCT coder FROM samples ORDER BY coder")?,
+            thresholds: !self
+                .column("SELECT value FROM meta WHERE key = 'thresholds'")?
+                .is_empty(),
             languages: self.column(
                 "SELECT DISTINCT language FROM answers WHERE language IS NOT NULL ORDER BY language",
             )?,

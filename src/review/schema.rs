@@ -101,6 +101,9 @@ CREATE TABLE sample_rows (
     PRIMARY KEY (sample, row)
 );
 "#,
+    // 2: each code's threshold for automatic coding (apply runs), shown beside the machine's
+    // score of an answer below it.
+    "ALTER TABLE codes ADD COLUMN threshold REAL;",
 ];
 
 /// The schema version this build writes.
@@ -122,4 +125,33 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         tx.commit()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_of_the_first_version_gains_the_thresholds_and_keeps_its_codes() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute(
+            "INSERT INTO codes(key, label) VALUES ('funding', 'Funding')",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let at: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(at, VERSION);
+        let (label, threshold): (String, Option<f64>) = conn
+            .query_row("SELECT label, threshold FROM codes", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((label.as_str(), threshold), ("Funding", None));
+        migrate(&mut conn).unwrap();
+    }
 }

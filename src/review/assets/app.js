@@ -55,6 +55,22 @@
     }
     return null;
   }
+  // The machine's score; below its code's threshold, the threshold beside it, with as many
+  // decimals as it takes to tell the two apart.
+  function score(a) {
+    if (a.confidence === null) { return ""; }
+    var k = codeById(a.suggestion);
+    var t = k && k.threshold !== null && k.threshold !== undefined ? k.threshold : null;
+    if (a.status === "below threshold" && S.frame.thresholds && k && k.threshold === null) {
+      return " (" + a.confidence.toFixed(2) + "; never codes it alone)";
+    }
+    if (a.status !== "below threshold" || t === null || a.confidence >= t) {
+      return " (" + a.confidence.toFixed(2) + ")";
+    }
+    var d = 2;
+    while (d < 6 && a.confidence.toFixed(d) === t.toFixed(d)) { d += 1; }
+    return " (" + a.confidence.toFixed(d) + "; codes it alone from " + t.toFixed(d) + ")";
+  }
   function label(c) {
     if (c === null || c === undefined) { return ""; }
     var k = codeById(c);
@@ -115,7 +131,7 @@
       meta.appendChild(el("span", "id", a.id));
       meta.appendChild(el("span", "status", a.status));
       if (!page.blind && a.suggestion !== null) {
-        var sug = el("span", "chip sug", "machine: " + label(a.suggestion) + (a.confidence !== null ? " (" + a.confidence.toFixed(2) + ")" : ""));
+        var sug = el("span", "chip sug", "machine: " + label(a.suggestion) + score(a));
         meta.appendChild(sug);
       }
       var queue = $("view").value === "disagreements";

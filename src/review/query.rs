@@ -245,9 +245,7 @@ impl Store {
             coded,
             coders: self.coders()?,
             second_coders: self.column("SELECT DISTINCT coder FROM samples ORDER BY coder")?,
-            thresholds: !self
-                .column("SELECT value FROM meta WHERE key = 'thresholds'")?
-                .is_empty(),
+            thresholds: self.meta("thresholds")?.is_some(),
             languages: self.column(
                 "SELECT DISTINCT language FROM answers WHERE language IS NOT NULL ORDER BY language",
             )?,

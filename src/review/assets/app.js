@@ -60,13 +60,11 @@
   function score(a) {
     if (a.confidence === null) { return ""; }
     var k = codeById(a.suggestion);
-    var t = k && k.threshold !== null && k.threshold !== undefined ? k.threshold : null;
-    if (a.status === "below threshold" && S.frame.thresholds && k && k.threshold === null) {
-      return " (" + a.confidence.toFixed(2) + "; never codes it alone)";
-    }
-    if (a.status !== "below threshold" || t === null || a.confidence >= t) {
-      return " (" + a.confidence.toFixed(2) + ")";
-    }
+    var plain = " (" + a.confidence.toFixed(2) + ")";
+    if (a.status !== "below threshold" || !S.frame.thresholds || !k) { return plain; }
+    var t = k.threshold;
+    if (t === null) { return " (" + a.confidence.toFixed(2) + "; never codes it alone)"; }
+    if (a.confidence >= t) { return plain; }
     var d = 2;
     while (d < 6 && a.confidence.toFixed(d) === t.toFixed(d)) { d += 1; }
     return " (" + a.confidence.toFixed(d) + "; codes it alone from " + t.toFixed(d) + ")";

@@ -6,6 +6,8 @@ multilingual-e5-small). Measured with the libtorch codeframe links (the project'
   f32       torch.addmm (MKL sgemm), as codeframe's f32 dense layers run
   _int_mm   torch._int_mm on int8 rows and 7-bit int8 weights (oneDNN), as codeframe's int8
             layers run, without their quantisation and scaling around it
+  layer     codeframe's whole int8 layer as src/embed/int8.rs runs it: the row scales, the
+            quantisation of the rows, _int_mm, the rescaling, the bias and the f32 outlier channels
   fbgemm    torch.ops.quantized.linear_dynamic (fbgemm, per-channel int8 weights), libtorch's
             dynamic quantised linear layer, quantisation of its input included
 
@@ -34,6 +36,28 @@ def timed(f, reps):
     return best
 
 
+ROUNDING = 12_582_912.0
+
+
+def int8_layer(x, wq, scale, b, outliers, outlier_wt, work, q, acc):
+    """The operations of codeframe's QuantLinear::forward, in its order."""
+    torch.abs(x, out=work)
+    work.index_fill_(1, outliers, 0.0)
+    row_scale = work.amax(1, keepdim=True).clamp_min(1e-12) / 127.0
+    torch.div(x, row_scale, out=work)
+    work.add_(ROUNDING)
+    work.sub_(ROUNDING)
+    work.clamp_(-127.0, 127.0)
+    q.copy_(work)
+    torch._int_mm(q, wq.t(), out=acc)
+    y = acc.float()
+    y.mul_(row_scale)
+    y.mul_(scale)
+    y.add_(b)
+    y.addmm_(x.index_select(1, outliers), outlier_wt)
+    return y
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=50)
@@ -42,9 +66,10 @@ def main():
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     print(f"torch {torch.__version__}, {a.threads} threads, {ROWS} rows, best of 3 x {a.reps}")
-    print("| layer | in x out | f32 ms | f32 GFLOP/s | _int_mm ms | x f32 | fbgemm ms | x f32 |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
-    total = {"f32": 0.0, "int_mm": 0.0, "fbgemm": 0.0}
+    print("| layer | in x out | f32 ms | f32 GFLOP/s | _int_mm ms | x f32 | int8 layer ms | x f32 "
+          "| fbgemm ms | x f32 |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    total = {"f32": 0.0, "int_mm": 0.0, "layer": 0.0, "fbgemm": 0.0}
     for name, i, o in SHAPES:
         x = torch.randn(ROWS, i)
         w = torch.randn(o, i)
@@ -56,14 +81,21 @@ def main():
         packed = torch.ops.quantized.linear_prepack(qw, b)
         f32 = timed(lambda: torch.addmm(b, x, w.t()), a.reps)
         imm = timed(lambda: torch._int_mm(xq, wq.t()), a.reps)
+        outliers = torch.tensor([3, 7, 100, 200])
+        outlier_wt = w.index_select(1, outliers).t().contiguous()
+        bufs = (torch.empty(ROWS, i), torch.empty(ROWS, i, dtype=torch.int8),
+                torch.empty(ROWS, o, dtype=torch.int32))
+        lay = timed(lambda: int8_layer(x, wq, scale, b, outliers, outlier_wt, *bufs), a.reps)
         fbg = timed(lambda: torch.ops.quantized.linear_dynamic(x, packed, True), a.reps)
-        for k, v in (("f32", f32), ("int_mm", imm), ("fbgemm", fbg)):
+        for k, v in (("f32", f32), ("int_mm", imm), ("layer", lay), ("fbgemm", fbg)):
             total[k] += v
         gflops = 2 * ROWS * i * o / f32 / 1e9
         print(f"| {name} | {i} x {o} | {1e3 * f32:.3f} | {gflops:.0f} | {1e3 * imm:.3f} | "
-              f"{f32 / imm:.2f} | {1e3 * fbg:.3f} | {f32 / fbg:.2f} |")
+              f"{f32 / imm:.2f} | {1e3 * lay:.3f} | {f32 / lay:.2f} | {1e3 * fbg:.3f} | "
+              f"{f32 / fbg:.2f} |")
     print(f"| all four | | {1e3 * total['f32']:.3f} | | {1e3 * total['int_mm']:.3f} | "
-          f"{total['f32'] / total['int_mm']:.2f} | {1e3 * total['fbgemm']:.3f} | "
+          f"{total['f32'] / total['int_mm']:.2f} | {1e3 * total['layer']:.3f} | "
+          f"{total['f32'] / total['layer']:.2f} | {1e3 * total['fbgemm']:.3f} | "
           f"{total['f32'] / total['fbgemm']:.2f} |")
 
 

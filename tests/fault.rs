@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use common::{root, rows, stderr};
 
-/// About 1,500 distinct answers made from the bundled ECCP answers, so a run lasts a few
-/// seconds and stores its vectors in several batches.
+/// About 750 distinct answers made from the bundled ECCP answers, so a run lasts a few
+/// seconds and stores its vectors in several batches of 150.
 fn answers(dir: &Path) -> PathBuf {
     let mut texts = Vec::new();
     for f in ["q7_topics.csv", "q8_materials.csv"] {
@@ -24,16 +24,7 @@ fn answers(dir: &Path) -> PathBuf {
             }
         }
     }
-    let frames = [
-        "{}",
-        "{} please",
-        "more on {}",
-        "{}, thanks",
-        "I would like {}",
-        "{} would help",
-        "maybe {}",
-        "{} for our cluster",
-    ];
+    let frames = ["{}", "more on {}", "I would like {}", "{} for our cluster"];
     let path = dir.join("answers.csv");
     let mut w = csv::Writer::from_path(&path).unwrap();
     w.write_record(["id", "text"]).unwrap();

@@ -5,8 +5,9 @@
 # those of real survey answers and no text repeats. discover runs with the default method; apply
 # codes the same answers with a frame fitted on nhs_fft_phase1's 10,334 human-coded answers
 # (fitted first, not timed). WARM=1 keeps the embedding cache. Each command's peak RSS comes from /usr/bin/time -v and its phases
-# from its summary. PRECISION=f32|bf16|int8 (default: bf16 where the CPU has it, else f32; set
-# PRECISION_SET=1 to keep the one given); N=answers; K=number of groups (default: discover's own
+# from its summary. PRECISION=f32|bf16|int8 (default: bf16 where the CPU has AMX, which ran it at
+# 3x f32; else int8, faster than f32 on every CPU measured, bf16 with AVX512-BF16 alone slower;
+# set PRECISION_SET=1 to keep the one given); N=answers; K=number of groups (default: discover's own
 # default, --k auto). The anchor, in the same run: sentence-transformers' encode (torch, f32, batch
 # 32) on a seeded sample of ANCHOR_N (5,000) of the answers, whose rate gives the seconds it would
 # take just to embed all N; the last line puts discover + apply against that (ANCHOR_N=0: none).
@@ -27,8 +28,8 @@ scripts/cpu.sh
 BIN=target/release/codeframe
 DIR=${OUT:-out/bench-million}
 N=${N:-1000000}
-PRECISION=${PRECISION:-f32}
-if [ -z "${PRECISION_SET:-}" ] && grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo; then PRECISION=bf16; fi
+PRECISION=${PRECISION:-int8}
+if [ -z "${PRECISION_SET:-}" ] && grep -qw amx_bf16 /proc/cpuinfo; then PRECISION=bf16; fi
 mkdir -p "$DIR"
 if [ ! -f "$DIR/answers-$N.csv" ]; then
   echo "[bench-million] making $N answers" >&2
@@ -54,7 +55,8 @@ with open(out, "w", newline="", encoding="utf-8") as f:
             w.writerow([f"r{len(seen)}", t])
 PY
 fi
-FRAME=$DIR/nhs.frame.json
+# A learned frame fixes the precision apply embeds at, so each precision has its own.
+FRAME=$DIR/nhs.$PRECISION.frame.json
 if [ ! -f "$FRAME" ]; then
   echo "[bench-million] fitting a frame on nhs_fft_phase1 (not timed)" >&2
   "$BIN" fit "$SHARED/nhs_fft_phase1/data.csv" --text-column text --id-column id --label-column label \

@@ -134,10 +134,12 @@ enum Dense {
 }
 
 impl Dense {
-    fn apply(&self, x: &Tensor, scratch: &Scratch) -> Tensor {
-        match self {
-            Dense::Float { w, b } => dense(x, w, b),
-            Dense::Int8(q) => q.forward(x, scratch),
+    /// `x W^T + b`, plus `residual` when given (fused into the int8 layer's last pass).
+    fn apply(&self, x: &Tensor, residual: Option<&Tensor>, scratch: &Scratch) -> Tensor {
+        match (self, residual) {
+            (Dense::Float { w, b }, None) => dense(x, w, b),
+            (Dense::Float { w, b }, Some(r)) => dense(x, w, b) + r,
+            (Dense::Int8(q), r) => q.forward(x, r, scratch),
         }
     }
 }
@@ -274,30 +276,30 @@ impl BertEncoder {
         let h = self.shape.hidden_size;
         let eps = self.shape.layer_norm_eps;
         let scratch = Scratch::default();
-        let mut apply = |d: &Dense, x: &Tensor| {
+        let mut apply = |d: &Dense, x: &Tensor, residual: Option<&Tensor>| {
             if let Some(stats) = probe {
                 let real = x.narrow(0, 0, batch.tokens).to_kind(Kind::Float);
                 stats.push(real.abs().amax([0i64].as_slice(), false));
             }
-            d.apply(x, &scratch)
+            d.apply(x, residual, &scratch)
         };
         let x = self.word.index_select(0, &batch.ids)
             + self.position.index_select(0, &batch.positions)
             + &self.token_type0;
         let mut x = x.layer_norm([h], Some(&self.emb_ln_w), Some(&self.emb_ln_b), eps, false);
         for layer in &self.layers {
-            let qkv = apply(&layer.qkv, &x);
+            let qkv = apply(&layer.qkv, &x, None);
             let ctx = batch.attend(&qkv, self.shape.num_attention_heads);
-            let attn = (apply(&layer.out, &ctx) + &x).layer_norm(
+            let attn = apply(&layer.out, &ctx, Some(&x)).layer_norm(
                 [h],
                 Some(&layer.ln1_w),
                 Some(&layer.ln1_b),
                 eps,
                 false,
             );
-            let mut up = apply(&layer.up, &attn);
+            let mut up = apply(&layer.up, &attn, None);
             let _ = up.gelu_("none");
-            x = (apply(&layer.down, &up) + &attn).layer_norm(
+            x = apply(&layer.down, &up, Some(&attn)).layer_norm(
                 [h],
                 Some(&layer.ln2_w),
                 Some(&layer.ln2_b),
@@ -337,15 +339,21 @@ fn strip_prefix(name: &str) -> &str {
 /// rows run about as fast as one matmul per batch; 512 are slower.
 pub const BLOCK_ROWS: i64 = 1024;
 
-/// `x W^T + b` over `[rows, in]` with `rows` a multiple of [`BLOCK_ROWS`], one block at a time.
+/// `x W^T + b` over `[rows, in]` with `rows` a multiple of [`BLOCK_ROWS`], one block at a time
+/// (or fewer rows as one block: the int8 calibration batch, [`PackedBatch::unblocked`]).
 fn dense(x: &Tensor, w: &Tensor, b: &Tensor) -> Tensor {
     let rows = x.size()[0];
+    let block = if rows % BLOCK_ROWS == 0 {
+        BLOCK_ROWS
+    } else {
+        rows
+    };
     let out = Tensor::empty([rows, w.size()[0]], (x.kind(), x.device()));
     let wt = w.tr();
-    for start in (0..rows).step_by(BLOCK_ROWS as usize) {
+    for start in (0..rows).step_by(block as usize) {
         let _ = b.addmm_out(
-            &out.narrow(0, start, BLOCK_ROWS),
-            &x.narrow(0, start, BLOCK_ROWS),
+            &out.narrow(0, start, block),
+            &x.narrow(0, start, block),
             &wt,
         );
     }
@@ -380,10 +388,19 @@ impl PackedBatch {
     /// Packs token-id sequences (each non-empty) for `device`; positions count from
     /// `position_offset` ([`BertShape::position_offset`]).
     pub fn new(seqs: &[&[i64]], position_offset: i64, device: Device) -> Self {
+        Self::with_block(seqs, position_offset, device, BLOCK_ROWS as usize)
+    }
+
+    /// The same without filler rows, for a pass whose vectors are not kept (int8
+    /// calibration): a thousand filler rows would cost a short batch most of its time.
+    pub fn unblocked(seqs: &[&[i64]], position_offset: i64, device: Device) -> Self {
+        Self::with_block(seqs, position_offset, device, 1)
+    }
+
+    fn with_block(seqs: &[&[i64]], position_offset: i64, device: Device, block: usize) -> Self {
         let mut order: Vec<usize> = (0..seqs.len()).collect();
         order.sort_by(|&a, &b| seqs[b].len().cmp(&seqs[a].len()).then(a.cmp(&b)));
         let total: usize = seqs.iter().map(|s| s.len()).sum();
-        let block = BLOCK_ROWS as usize;
         let padded = total.div_ceil(block) * block;
         let mut ids = Vec::with_capacity(padded);
         let mut positions = Vec::with_capacity(padded);

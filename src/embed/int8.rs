@@ -16,6 +16,7 @@ use tch::{Device, Kind, Tensor};
 
 use super::bert::BLOCK_ROWS;
 use super::cpu::CpuInfo;
+use super::native as kernel;
 
 /// Input channels per dense layer kept in f32 (the largest on the calibration batch).
 pub const OUTLIER_CHANNELS: i64 = 4;
@@ -45,6 +46,8 @@ pub struct QuantLinear {
     scale: Tensor,
     /// Indices of the input channels kept in f32.
     outliers: Tensor,
+    /// The same indices, for the fused passes.
+    outlier_list: Vec<i64>,
     /// `[outliers, out]` f32 weights of those channels.
     outlier_weight_t: Tensor,
     /// `[out]` bias.
@@ -61,6 +64,7 @@ impl QuantLinear {
         let (_, order) = input_absmax.sort_stable(true, 0, true);
         let mut outliers = Vec::<i64>::try_from(order.narrow(0, 0, keep)).unwrap_or_default();
         outliers.sort_unstable();
+        let outlier_list = outliers.clone();
         let outliers = Tensor::from_slice(&outliers).to_device(weight.device());
         let rest = weight.index_fill(1, &outliers, 0.0);
         let scale = rest.abs().amax([1i64].as_slice(), false).clamp_min(1e-12) / levels as f64;
@@ -72,16 +76,60 @@ impl QuantLinear {
         let outlier_weight_t = weight.index_select(1, &outliers).tr().contiguous();
         QuantLinear {
             weight: levels_w,
-            scale,
+            scale: scale.to_kind(Kind::Float).contiguous(),
             outliers,
+            outlier_list,
             outlier_weight_t,
-            bias: bias.shallow_clone(),
+            bias: bias.to_kind(Kind::Float).contiguous(),
         }
     }
 
-    /// `x W^T + b` over `[rows, in]` f32 with `rows` a multiple of [`BLOCK_ROWS`]; the
-    /// quantisation's temporaries come from `scratch`.
-    pub fn forward(&self, x: &Tensor, scratch: &Scratch) -> Tensor {
+    /// `x W^T + b (+ residual)` over `[rows, in]` f32 with `rows` a multiple of
+    /// [`BLOCK_ROWS`]: the quantisation and the rescaling each in one fused pass
+    /// (`native.cpp`) around libtorch's int8 product. Falls back to
+    /// [`QuantLinear::forward_reference`] if the fused passes refuse their operands.
+    pub fn forward(&self, x: &Tensor, residual: Option<&Tensor>, scratch: &Scratch) -> Tensor {
+        self.forward_fused(x, residual, scratch)
+            .unwrap_or_else(|_| self.forward_reference(x, residual, scratch))
+    }
+
+    fn forward_fused(
+        &self,
+        x: &Tensor,
+        residual: Option<&Tensor>,
+        scratch: &Scratch,
+    ) -> std::result::Result<Tensor, String> {
+        let (rows, inputs) = (x.size()[0], x.size()[1]);
+        let outputs = self.weight.size()[0];
+        let x = x.contiguous();
+        let mut q = scratch.get(Kind::Int8, [rows, inputs], x.device());
+        let mut row_scale = Tensor::empty([rows], (Kind::Float, x.device()));
+        kernel::quantize(&x, &self.outlier_list, &mut q, &mut row_scale)?;
+        let acc = scratch.get(Kind::Int, [rows, outputs], x.device());
+        let _ = q.internal_int_mm_out(&acc, &self.weight.tr());
+        let mut y = Tensor::empty([rows, outputs], (Kind::Float, x.device()));
+        let residual = residual.map(Tensor::contiguous);
+        let operands = kernel::Rescale {
+            row_scale: &row_scale,
+            wscale: &self.scale,
+            bias: &self.bias,
+            x: &x,
+            outliers: &self.outlier_list,
+            outlier_wt: &self.outlier_weight_t,
+            residual: residual.as_ref(),
+        };
+        kernel::rescale(&acc, &operands, &mut y)?;
+        Ok(y)
+    }
+
+    /// The same layer as a chain of libtorch ops: the reference the fused passes are tested
+    /// against (their quantised rows are identical; sums of the f32 parts may round apart).
+    pub fn forward_reference(
+        &self,
+        x: &Tensor,
+        residual: Option<&Tensor>,
+        scratch: &Scratch,
+    ) -> Tensor {
         let (rows, inputs) = (x.size()[0], x.size()[1]);
         let outputs = self.weight.size()[0];
         // The row scale ignores the outlier channels: their weights are zero in the int8
@@ -115,7 +163,10 @@ impl QuantLinear {
                 .narrow(0, start, BLOCK_ROWS)
                 .addmm_(&kept.narrow(0, start, BLOCK_ROWS), &self.outlier_weight_t);
         }
-        y
+        match residual {
+            Some(r) => y + r,
+            None => y,
+        }
     }
 }
 
@@ -181,7 +232,19 @@ mod tests {
         let q = QuantLinear::new(&w, &b, &absmax, weight_levels(&CpuInfo::detect()));
         let exact = x.matmul(&w.tr()) + &b;
         let scratch = Scratch::default();
-        let got = q.forward(&x, &scratch);
+        let fused = q.forward_fused(&x, None, &scratch);
+        assert!(fused.is_ok(), "fused passes refused: {:?}", fused.err());
+        let got = q.forward(&x, None, &scratch);
+        // The fused passes against the chain of libtorch ops they replace.
+        let reference = q.forward_reference(&x, None, &scratch);
+        let diff = (&got - &reference).abs().max().double_value(&[]);
+        assert!(diff < 1e-4, "fused against reference: {diff}");
+        let with_residual = q.forward(&x, Some(&exact), &scratch);
+        let diff = (&with_residual - (&got + &exact))
+            .abs()
+            .max()
+            .double_value(&[]);
+        assert!(diff == 0.0, "residual: {diff}");
         let cos = Tensor::cosine_similarity(&exact, &got, 1, 1e-8)
             .min()
             .double_value(&[]);
@@ -189,7 +252,7 @@ mod tests {
         // The first block alone gives the same bits for its rows.
         let mut half = Tensor::zeros([BLOCK_ROWS, 32], (Kind::Float, tch::Device::Cpu));
         half.copy_(&x.narrow(0, 0, BLOCK_ROWS));
-        let alone = q.forward(&half, &scratch);
+        let alone = q.forward(&half, None, &scratch);
         assert!(alone.equal(&got.narrow(0, 0, BLOCK_ROWS)));
         let outliers = Vec::<i64>::try_from(&q.outliers).unwrap_or_default();
         assert!(outliers.contains(&3) && outliers.contains(&17));

@@ -14,6 +14,7 @@ pub mod cpu;
 pub mod fake;
 pub mod int8;
 pub mod model_dir;
+mod native;
 pub mod sentence;
 pub mod spec;
 pub mod st_folder;

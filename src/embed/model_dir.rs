@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use tch::Tensor;
 
 use crate::error::{Error, InputError, Result};
-use crate::fsio;
 use crate::manifest::sha256_hex;
 
 use super::spec::ModelSpec;
@@ -91,7 +90,7 @@ fn verify(spec: &ModelSpec, dir: &Path, names: &[&str]) -> Result<()> {
         let Some((_, want)) = expected.iter().find(|(n, _)| n == name) else {
             continue;
         };
-        let got = sha256_hex(&fsio::read(&file)?);
+        let got = super::st_folder::file_sha256(&file)?;
         if got != *want {
             return Err(InputError::file(
                 &file,

@@ -136,6 +136,10 @@ pub struct SentenceModel {
 
 impl SentenceModel {
     /// Checks the model folder and loads tokenizer and weights.
+    ///
+    /// The checksums read every byte of the weights, as loading does: they run on a thread
+    /// of their own beside the loading (the tokenizer on another), and their verdict comes
+    /// first — a damaged or missing file is reported as such, and nothing is embedded before.
     pub fn load(opts: SentenceOptions) -> Result<Self> {
         if opts.batch_size == 0 {
             return Err(InputError::flag(
@@ -145,69 +149,24 @@ impl SentenceModel {
             .into());
         }
         let dir = opts.model_dir.clone();
-        let (settings, identity) = identify(opts.spec, &dir)?;
-        let tokenizer = load_tokenizer(&settings)?;
-        let shape = settings.shape.clone();
-        let dim = shape.hidden_size as usize;
-        let kind = match opts.precision {
-            Precision::F32 | Precision::Int8 => Kind::Float,
-            Precision::Bf16 => Kind::BFloat16,
-        };
-        let mut precision_tag = opts.precision.to_string();
-        let engine = match opts.forward {
-            Forward::Fused => {
-                let named = Tensor::read_safetensors(&settings.weights).map_err(|e| {
-                    Error::torch(format!("loading {}", settings.weights.display()), e)
-                })?;
-                let mut encoder =
-                    BertEncoder::new(named, shape.clone(), settings.pooling, kind, opts.device)?;
-                if opts.precision == Precision::Int8 {
-                    let levels = int8::weight_levels(&CpuInfo::detect());
-                    if levels != 127 {
-                        precision_tag = format!("int8w{levels}");
-                    }
-                    let seqs = calibration_tokens(&tokenizer, &identity.prefix)?;
-                    let refs: Vec<&[i64]> = seqs.iter().map(Vec::as_slice).collect();
-                    let batch = PackedBatch::new(&refs, shape.position_offset(), opts.device);
-                    encoder.quantize_int8(&batch, levels);
-                }
-                Engine::Fused(encoder)
-            }
-            Forward::RustBert => {
-                if opts.precision == Precision::Int8 {
-                    return Err(InputError::flag(
-                        "int8 runs on the fused forward only",
-                        "leave out --forward, or use --precision f32",
-                    )
-                    .into());
-                }
-                if shape.model_type != "bert" || !dir.join("rust_model.ot").is_file() {
-                    return Err(InputError::flag(
-                        "the reference forward runs BERT models with a rust_model.ot only",
-                        "leave out --forward",
-                    )
-                    .into());
-                }
-                let mut builder = SentenceEmbeddingsBuilder::local(&dir).with_device(opts.device);
-                if kind != Kind::Float {
-                    builder = builder.with_kind(kind);
-                }
-                let m = builder.create_model().map_err(|source| Error::RustBert {
-                    context: format!("loading the model from {}", dir.display()),
-                    source,
-                })?;
-                Engine::RustBert(Box::new(m))
-            }
-        };
-        Ok(SentenceModel {
-            identity,
-            opts,
-            precision_tag,
-            tokenizer,
-            max_len: settings.max_len,
-            dim,
-            position_offset: shape.position_offset(),
-            engine,
+        std::thread::scope(|s| {
+            let check = s.spawn(|| identify(opts.spec, &dir));
+            let loaded = load_parts(&opts, &dir, s);
+            let identity = match check.join() {
+                Ok(identified) => identified?.1,
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            let parts = loaded?;
+            Ok(SentenceModel {
+                identity,
+                opts: opts.clone(),
+                precision_tag: parts.precision_tag,
+                tokenizer: parts.tokenizer,
+                max_len: parts.settings.max_len,
+                dim: parts.settings.shape.hidden_size as usize,
+                position_offset: parts.settings.shape.position_offset(),
+                engine: parts.engine,
+            })
         })
     }
 
@@ -249,6 +208,97 @@ impl SentenceModel {
             }
         }
     }
+}
+
+/// What [`SentenceModel::load`] reads besides the model's identity.
+struct Parts {
+    settings: FolderSettings,
+    tokenizer: Tokenizer,
+    engine: Engine,
+    precision_tag: String,
+}
+
+/// Settings, tokenizer (on a thread of `scope`) and weights, quantised for int8.
+fn load_parts<'s, 'e>(
+    opts: &'e SentenceOptions,
+    dir: &'e std::path::Path,
+    scope: &'s std::thread::Scope<'s, 'e>,
+) -> Result<Parts> {
+    let settings = st_folder::read(dir)?;
+    let shape = settings.shape.clone();
+    let tok_settings = settings.clone();
+    let tokenizer = scope.spawn(move || load_tokenizer(&tok_settings));
+    let kind = match opts.precision {
+        Precision::F32 | Precision::Int8 => Kind::Float,
+        Precision::Bf16 => Kind::BFloat16,
+    };
+    let weights = match opts.forward {
+        Forward::Fused => Tensor::read_safetensors(&settings.weights)
+            .map_err(|e| Error::torch(format!("loading {}", settings.weights.display()), e))
+            .and_then(|named| {
+                BertEncoder::new(named, shape.clone(), settings.pooling, kind, opts.device)
+            })
+            .map(Some),
+        Forward::RustBert => Ok(None),
+    };
+    let tokenizer = match tokenizer.join() {
+        Ok(t) => t?,
+        Err(panic) => std::panic::resume_unwind(panic),
+    };
+    let mut precision_tag = opts.precision.to_string();
+    let engine = match weights? {
+        Some(mut encoder) => {
+            if opts.precision == Precision::Int8 {
+                let levels = int8::weight_levels(&CpuInfo::detect());
+                if levels != 127 {
+                    precision_tag = format!("int8w{levels}");
+                }
+                let seqs = calibration_tokens(&tokenizer, &settings.prefix)?;
+                let refs: Vec<&[i64]> = seqs.iter().map(Vec::as_slice).collect();
+                let batch = PackedBatch::unblocked(&refs, shape.position_offset(), opts.device);
+                encoder.quantize_int8(&batch, levels);
+            }
+            Engine::Fused(encoder)
+        }
+        None => Engine::RustBert(Box::new(load_rust_bert(opts, dir, &shape, kind)?)),
+    };
+    Ok(Parts {
+        settings,
+        tokenizer,
+        engine,
+        precision_tag,
+    })
+}
+
+/// rust-bert's own sentence-embeddings pipeline (the reference forward, BERT only).
+fn load_rust_bert(
+    opts: &SentenceOptions,
+    dir: &std::path::Path,
+    shape: &super::bert::BertShape,
+    kind: Kind,
+) -> Result<SentenceEmbeddingsModel> {
+    if opts.precision == Precision::Int8 {
+        return Err(InputError::flag(
+            "int8 runs on the fused forward only",
+            "leave out --forward, or use --precision f32",
+        )
+        .into());
+    }
+    if shape.model_type != "bert" || !dir.join("rust_model.ot").is_file() {
+        return Err(InputError::flag(
+            "the reference forward runs BERT models with a rust_model.ot only",
+            "leave out --forward",
+        )
+        .into());
+    }
+    let mut builder = SentenceEmbeddingsBuilder::local(dir).with_device(opts.device);
+    if kind != Kind::Float {
+        builder = builder.with_kind(kind);
+    }
+    builder.create_model().map_err(|source| Error::RustBert {
+        context: format!("loading the model from {}", dir.display()),
+        source,
+    })
 }
 
 /// Reads the folder's settings and works out who the model is: an installed model's files
@@ -401,6 +451,7 @@ impl Embedder for SentenceModel {
     }
 
     fn embed_with_bar(&mut self, texts: &[&str], bar: &ProgressBar) -> Result<Vectors> {
+        let _heap = super::native::KeepFreedMemory::new();
         let tokens = self.tokenize(texts)?;
         // Longest first, ties by position, so batches hold texts of similar length.
         let mut order: Vec<usize> = (0..texts.len()).collect();

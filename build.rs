@@ -30,8 +30,9 @@ fn main() {
     link_openmp(&libtorch.join("lib"));
 }
 
-/// Links the OpenMP runtime libtorch itself uses (pip wheels ship a renamed `libgomp-*.so.1`),
-/// so that the fused passes share libtorch's thread pool rather than start a second one.
+/// Links the OpenMP runtime libtorch itself uses (pip wheels ship it renamed, `libgomp-*.so.1`).
+/// The binary records it by its soname, `libgomp.so.1`, which `scripts/setup.sh` links beside
+/// libtorch: libtorch and the fused passes then share one OpenMP runtime and thread pool.
 fn link_openmp(lib: &std::path::Path) {
     let bundled = std::fs::read_dir(lib).ok().and_then(|entries| {
         let mut names: Vec<String> = entries

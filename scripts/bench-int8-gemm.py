@@ -6,8 +6,10 @@ multilingual-e5-small). Measured with the libtorch codeframe links (the project'
   f32       torch.addmm (MKL sgemm), as codeframe's f32 dense layers run
   _int_mm   torch._int_mm on int8 rows and 7-bit int8 weights (oneDNN), as codeframe's int8
             layers run, without their quantisation and scaling around it
-  layer     codeframe's whole int8 layer as src/embed/int8.rs runs it: the row scales, the
-            quantisation of the rows, _int_mm, the rescaling, the bias and the f32 outlier channels
+  layer     codeframe's int8 layer as a chain of libtorch ops (QuantLinear::forward_reference in
+            src/embed/int8.rs): the row scales, the quantisation of the rows, _int_mm, the
+            rescaling, the bias and the f32 outlier channels; codeframe itself runs the same
+            arithmetic as two fused passes around _int_mm (src/embed/native.cpp)
   fbgemm    torch.ops.quantized.linear_dynamic (fbgemm, per-channel int8 weights), libtorch's
             dynamic quantised linear layer, quantisation of its input included
 
@@ -40,7 +42,7 @@ ROUNDING = 12_582_912.0
 
 
 def int8_layer(x, wq, scale, b, outliers, outlier_wt, work, q, acc):
-    """The operations of codeframe's QuantLinear::forward, in its order."""
+    """The operations of codeframe's QuantLinear::forward_reference, in its order."""
     torch.abs(x, out=work)
     work.index_fill_(1, outliers, 0.0)
     row_scale = work.amax(1, keepdim=True).clamp_min(1e-12) / 127.0

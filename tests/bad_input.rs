@@ -142,6 +142,54 @@ fn missing_model_files() {
 }
 
 #[test]
+fn damaged_weights_in_a_folder_a_user_brings() {
+    // The installed MiniLM's small files, beside a cut-off model.safetensors.
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("model");
+    let src = common::model_dir();
+    for rel in [
+        "config.json",
+        "config_sentence_transformers.json",
+        "modules.json",
+        "sentence_bert_config.json",
+        "special_tokens_map.json",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "vocab.txt",
+        "1_Pooling/config.json",
+    ] {
+        let to = model.join(rel);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(src.join(rel), &to).unwrap();
+    }
+    std::fs::write(model.join("model.safetensors"), b"\x08\x00\x00").unwrap();
+    let input = common::root().join("data/examples/answers.csv");
+    let out = dir.path().join("o.npy");
+    let o = codeframe(
+        &[
+            "embed",
+            input.to_str().unwrap(),
+            "--text-column",
+            "text",
+            "--model",
+            model.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    let e = stderr(&o);
+    assert_clear(
+        o.status.code().unwrap_or(-1),
+        &e,
+        "model.safetensors",
+        None,
+        "copy the model folder again",
+    );
+    assert!(!Path::new(&out).exists());
+}
+
+#[test]
 fn missing_input_and_bad_flags() {
     let dir = tempfile::tempdir().unwrap();
     let o = codeframe(

@@ -234,7 +234,16 @@ fn load_parts<'s, 'e>(
     };
     let weights = match opts.forward {
         Forward::Fused => Tensor::read_safetensors(&settings.weights)
-            .map_err(|e| Error::torch(format!("loading {}", settings.weights.display()), e))
+            .map_err(|e| {
+                // A damaged or truncated weights file: the folder is the input to fix.
+                Error::from(InputError::file(
+                    &settings.weights,
+                    None,
+                    format!("cannot read the weights: {e}"),
+                    "copy the model folder again from where it was published, or reinstall \
+                     the model (scripts/setup.sh)",
+                ))
+            })
             .and_then(|named| {
                 BertEncoder::new(named, shape.clone(), settings.pooling, kind, opts.device)
             })

@@ -25,6 +25,8 @@ fn main() {
         .flag("-fopenmp")
         .flag(format!("-D_GLIBCXX_USE_CXX11_ABI={abi}"))
         .flag_if_supported("-Wno-unused-parameter")
+        // The 64-byte vector types never cross a function boundary that is not inlined.
+        .flag_if_supported("-Wno-psabi")
         .opt_level(3)
         .compile("codeframe_native");
     link_openmp(&libtorch.join("lib"));

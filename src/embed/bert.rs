@@ -1,12 +1,13 @@
 //! BERT-family encoder forward (BERT, XLM-RoBERTa) on tch with fused ops (one QKV matmul,
-//! flash attention, `gelu`, `layer_norm`) over the weights of a sentence-transformers folder;
-//! rust-bert's own forward stays as the reference for BERT.
+//! attention per text and head in `native.cpp` for f32, libtorch's flash kernel otherwise,
+//! `gelu`, `layer_norm`) over the weights of a sentence-transformers folder; rust-bert's own
+//! forward stays as the reference for BERT.
 //!
 //! A text's vector does not depend on the batch it is encoded in, to the bit: BLAS and the
 //! attention kernels round differently for different row counts and padded lengths, so every
 //! op here sees shapes fixed by one text or by nothing. Tokens are packed without padding;
 //! dense layers run on blocks of [`BLOCK_ROWS`] rows (the last one filled up), attention on the
-//! texts of one token count at a time, mean pooling on each text's own rows.
+//! texts one at a time (or of one token count at a time), mean pooling on each text's own rows.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -15,6 +16,7 @@ use serde::Deserialize;
 use tch::{Device, Kind, Tensor};
 
 use super::int8::{QuantLinear, Scratch};
+use super::native as kernel;
 use crate::error::{Error, InputError, Result};
 use crate::fsio;
 
@@ -275,6 +277,26 @@ impl BertEncoder {
     fn forward(&self, batch: &PackedBatch, probe: &mut Probe) -> Tensor {
         let h = self.shape.hidden_size;
         let eps = self.shape.layer_norm_eps;
+        let x = self.word.index_select(0, &batch.ids)
+            + self.position.index_select(0, &batch.positions)
+            + &self.token_type0;
+        let x = x.layer_norm([h], Some(&self.emb_ln_w), Some(&self.emb_ln_b), eps, false);
+        let fused = match probe {
+            None => self.layers_int8(batch, &x),
+            Some(_) => None,
+        };
+        let x = match fused {
+            Some(x) => x,
+            None => self.layers(batch, x, probe),
+        };
+        self.pool(batch, &x)
+    }
+
+    /// The layers on the embeddings `x`, one libtorch op (or fused int8 layer) at a time,
+    /// recording each dense layer's largest inputs in `probe` when asked.
+    fn layers(&self, batch: &PackedBatch, mut x: Tensor, probe: &mut Probe) -> Tensor {
+        let h = self.shape.hidden_size;
+        let eps = self.shape.layer_norm_eps;
         let scratch = Scratch::default();
         let mut apply = |d: &Dense, x: &Tensor, residual: Option<&Tensor>| {
             if let Some(stats) = probe {
@@ -283,10 +305,6 @@ impl BertEncoder {
             }
             d.apply(x, residual, &scratch)
         };
-        let x = self.word.index_select(0, &batch.ids)
-            + self.position.index_select(0, &batch.positions)
-            + &self.token_type0;
-        let mut x = x.layer_norm([h], Some(&self.emb_ln_w), Some(&self.emb_ln_b), eps, false);
         for layer in &self.layers {
             let qkv = apply(&layer.qkv, &x, None);
             let ctx = batch.attend(&qkv, self.shape.num_attention_heads);
@@ -307,6 +325,89 @@ impl BertEncoder {
                 false,
             );
         }
+        x
+    }
+
+    /// The layers on the embeddings `x` when every dense layer is int8: each layer's output
+    /// pass adds the residual, applies GELU or the layer norm and quantises its rows for the
+    /// next int8 layer (`native.cpp`), so the f32 rows between the up and down projections
+    /// are never written. `None` if a dense layer is not int8 or a fused pass refuses its
+    /// operands (the caller then runs [`BertEncoder::layers`]).
+    fn layers_int8(&self, batch: &PackedBatch, x: &Tensor) -> Option<Tensor> {
+        fn int8(d: &Dense) -> Option<&QuantLinear> {
+            match d {
+                Dense::Int8(q) => Some(q),
+                Dense::Float { .. } => None,
+            }
+        }
+        let layers: Vec<[&QuantLinear; 4]> = self
+            .layers
+            .iter()
+            .map(|l| Some([int8(&l.qkv)?, int8(&l.out)?, int8(&l.up)?, int8(&l.down)?]))
+            .collect::<Option<_>>()?;
+        let (rows, h) = (x.size()[0], self.shape.hidden_size);
+        let eps = self.shape.layer_norm_eps;
+        let device = x.device();
+        let scratch = Scratch::default();
+        let f32_rows = |n: i64| Tensor::empty([rows, n], (Kind::Float, device));
+        let mut x = x.contiguous();
+        let mut xq = layers.first()?[0].quantize(&x).ok()?;
+        for (i, ([qkv, out, up, down], layer)) in layers.iter().zip(&self.layers).enumerate() {
+            let mut proj = f32_rows(qkv.outputs());
+            let y = kernel::Outputs {
+                y: Some(&mut proj),
+                next: None,
+            };
+            qkv.forward_quantised(&xq, &Default::default(), y, &scratch)
+                .ok()?;
+            let ctx = batch.attend(&proj, self.shape.num_attention_heads);
+            let ctxq = out.quantize(&ctx.contiguous()).ok()?;
+            let mut attn = f32_rows(h);
+            let mut attnq = kernel::Quantised::empty(rows, h, up.outliers().len(), device);
+            let after = kernel::After {
+                residual: Some(&x),
+                layer_norm: Some((&layer.ln1_w, &layer.ln1_b, eps)),
+                ..Default::default()
+            };
+            let y = kernel::Outputs {
+                y: Some(&mut attn),
+                next: Some((up.outliers(), &mut attnq)),
+            };
+            out.forward_quantised(&ctxq, &after, y, &scratch).ok()?;
+            let mut upq =
+                kernel::Quantised::empty(rows, up.outputs(), down.outliers().len(), device);
+            let after = kernel::After {
+                gelu: true,
+                ..Default::default()
+            };
+            let y = kernel::Outputs {
+                y: None,
+                next: Some((down.outliers(), &mut upq)),
+            };
+            up.forward_quantised(&attnq, &after, y, &scratch).ok()?;
+            let next = layers.get(i + 1).map(|l| l[0]);
+            let mut x_next = f32_rows(h);
+            let mut xq_next =
+                kernel::Quantised::empty(rows, h, next.map_or(0, |n| n.outliers().len()), device);
+            let after = kernel::After {
+                residual: Some(&attn),
+                layer_norm: Some((&layer.ln2_w, &layer.ln2_b, eps)),
+                ..Default::default()
+            };
+            let y = kernel::Outputs {
+                y: Some(&mut x_next),
+                next: next.map(|n| (n.outliers(), &mut xq_next)),
+            };
+            down.forward_quantised(&upq, &after, y, &scratch).ok()?;
+            x = x_next;
+            xq = xq_next;
+        }
+        Some(x)
+    }
+
+    /// One unit-length vector per text from the last layer's token states.
+    fn pool(&self, batch: &PackedBatch, x: &Tensor) -> Tensor {
+        let h = self.shape.hidden_size;
         let real = x.narrow(0, 0, batch.tokens).to_kind(Kind::Float);
         let pooled =
             match self.pooling {
@@ -443,6 +544,31 @@ impl PackedBatch {
     /// Self-attention of packed `[rows, 3 * hidden]` projections, one length group at a time:
     /// `[rows, hidden]`, zero on filler rows.
     fn attend(&self, qkv: &Tensor, heads: i64) -> Tensor {
+        if qkv.kind() == Kind::Float && qkv.device() == Device::Cpu {
+            if let Ok(ctx) = self.attend_native(qkv, heads) {
+                return ctx;
+            }
+        }
+        self.attend_libtorch(qkv, heads)
+    }
+
+    /// [`PackedBatch::attend`] for f32 on the CPU, one text and head at a time (`native.cpp`);
+    /// an error for head sizes it does not take.
+    fn attend_native(&self, qkv: &Tensor, heads: i64) -> std::result::Result<Tensor, String> {
+        let (rows, h) = (qkv.size()[0], qkv.size()[1] / 3);
+        let mut starts = Vec::with_capacity(self.texts as usize);
+        let mut lens = Vec::with_capacity(self.texts as usize);
+        for g in self.groups.iter().filter(|g| g.len > 0) {
+            starts.extend((0..g.texts).map(|t| g.start + t * g.len));
+            lens.extend(std::iter::repeat_n(g.len, g.texts as usize));
+        }
+        let mut ctx = Tensor::empty([rows, h], (Kind::Float, qkv.device()));
+        kernel::attend(&qkv.contiguous(), &starts, &lens, heads, &mut ctx)?;
+        Ok(ctx)
+    }
+
+    /// [`PackedBatch::attend`] through libtorch, one length group at a time.
+    fn attend_libtorch(&self, qkv: &Tensor, heads: i64) -> Tensor {
         let (rows, h) = (qkv.size()[0], qkv.size()[1] / 3);
         let d = h / heads;
         let ctx = Tensor::zeros([rows, h], (qkv.kind(), qkv.device()));
@@ -489,4 +615,36 @@ fn attention(q: &Tensor, k: &Tensor, v: &Tensor) -> Tensor {
     (q.matmul(&k.transpose(-1, -2)) * scale)
         .softmax(-1, kind)
         .matmul(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The attention of `native.cpp` against libtorch's, on texts of lengths around its
+    /// 16-key steps and its 4-query blocks, for both head sizes it takes.
+    #[test]
+    fn native_attention_matches_libtorch() {
+        let _guard = tch::no_grad_guard();
+        tch::manual_seed(11);
+        let lens: [usize; 9] = [1, 3, 4, 15, 16, 17, 33, 70, 130];
+        let seqs: Vec<Vec<i64>> = lens.iter().map(|&n| vec![5; n]).collect();
+        let refs: Vec<&[i64]> = seqs.iter().map(Vec::as_slice).collect();
+        let batch = PackedBatch::new(&refs, 0, Device::Cpu);
+        let rows = batch.ids.size()[0];
+        for (h, heads) in [(384, 12), (256, 4)] {
+            let qkv = Tensor::randn([rows, 3 * h], (Kind::Float, Device::Cpu)) * 2.0;
+            let native = batch.attend_native(&qkv, heads);
+            assert!(native.is_ok(), "refused: {:?}", native.err());
+            let native = native.unwrap_or_else(|_| Tensor::zeros([1], (Kind::Float, Device::Cpu)));
+            let reference = batch.attend_libtorch(&qkv, heads);
+            let diff = (&native - &reference).abs().max().double_value(&[]);
+            assert!(diff < 1e-5, "head size {}: {diff}", h / heads);
+            let filler = native.narrow(0, batch.tokens, rows - batch.tokens);
+            assert_eq!(filler.abs().sum(Kind::Float).double_value(&[]), 0.0);
+        }
+        // Head sizes other than 32 and 64 are left to libtorch.
+        let qkv = Tensor::randn([rows, 3 * 48], (Kind::Float, Device::Cpu));
+        assert!(batch.attend_native(&qkv, 2).is_err());
+    }
 }

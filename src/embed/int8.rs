@@ -81,9 +81,9 @@ impl QuantLinear {
     }
 
     /// `x W^T + b (+ residual)` over `[rows, in]` f32 with `rows` a multiple of
-    /// [`BLOCK_ROWS`]: the quantisation and the rescaling each in one fused pass
-    /// (`native.cpp`) around libtorch's int8 product. Falls back to
-    /// [`QuantLinear::forward_reference`] if the fused passes refuse their operands.
+    /// [`BLOCK_ROWS`]: the quantisation and the output each in one fused pass (`native.cpp`)
+    /// around libtorch's int8 product. Falls back to [`QuantLinear::forward_reference`] if
+    /// the fused passes refuse their operands.
     pub fn forward(&self, x: &Tensor, residual: Option<&Tensor>, scratch: &Scratch) -> Tensor {
         self.forward_fused(x, residual, scratch)
             .unwrap_or_else(|_| self.forward_reference(x, residual, scratch))
@@ -95,27 +95,58 @@ impl QuantLinear {
         residual: Option<&Tensor>,
         scratch: &Scratch,
     ) -> std::result::Result<Tensor, String> {
-        let (rows, inputs) = (x.size()[0], x.size()[1]);
-        let outputs = self.weight.size()[0];
-        let x = x.contiguous();
-        let mut q = scratch.get(Kind::Int8, [rows, inputs], x.device());
-        let mut row_scale = Tensor::empty([rows], (Kind::Float, x.device()));
-        kernel::quantize(&x, &self.outliers, &mut q, &mut row_scale)?;
-        let acc = scratch.get(Kind::Int, [rows, outputs], x.device());
-        let _ = q.internal_int_mm_out(&acc, &self.weight.tr());
-        let mut y = Tensor::empty([rows, outputs], (Kind::Float, x.device()));
+        let input = self.quantize(&x.contiguous())?;
+        let mut y = Tensor::empty([x.size()[0], self.outputs()], (Kind::Float, x.device()));
         let residual = residual.map(Tensor::contiguous);
-        let operands = kernel::Rescale {
-            row_scale: &row_scale,
+        let after = kernel::After {
+            residual: residual.as_ref(),
+            ..Default::default()
+        };
+        let outputs = kernel::Outputs {
+            y: Some(&mut y),
+            next: None,
+        };
+        self.forward_quantised(&input, &after, outputs, scratch)?;
+        Ok(y)
+    }
+
+    /// Output channels.
+    pub fn outputs(&self) -> i64 {
+        self.weight.size()[0]
+    }
+
+    /// The input channels this layer keeps in f32, ascending.
+    pub fn outliers(&self) -> &[i64] {
+        &self.outliers
+    }
+
+    /// `x` (`[rows, in]` f32, contiguous) quantised for this layer, in one pass.
+    pub fn quantize(&self, x: &Tensor) -> std::result::Result<kernel::Quantised, String> {
+        let (rows, inputs) = (x.size()[0], x.size()[1]);
+        let mut out = kernel::Quantised::empty(rows, inputs, self.outliers.len(), x.device());
+        kernel::quantize(x, &self.outliers, &mut out)?;
+        Ok(out)
+    }
+
+    /// The layer on an input already quantised for it ([`QuantLinear::quantize`], or a
+    /// previous layer's output pass): libtorch's int8 product, then one pass that rescales,
+    /// adds the f32 channels, applies `after` and writes `outputs`.
+    pub fn forward_quantised(
+        &self,
+        input: &kernel::Quantised,
+        after: &kernel::After,
+        outputs: kernel::Outputs,
+        scratch: &Scratch,
+    ) -> std::result::Result<(), String> {
+        let rows = input.q.size()[0];
+        let acc = scratch.get(Kind::Int, [rows, self.outputs()], input.q.device());
+        let _ = input.q.internal_int_mm_out(&acc, &self.weight.tr());
+        let weights = kernel::LayerWeights {
             wscale: &self.scale,
             bias: &self.bias,
-            x: &x,
-            outliers: &self.outliers,
             outlier_wt: &self.outlier_weight_t,
-            residual: residual.as_ref(),
         };
-        kernel::rescale(&acc, &operands, &mut y)?;
-        Ok(y)
+        kernel::layer_out(&acc, input, &weights, after, outputs)
     }
 
     /// The same layer as a chain of libtorch ops: the reference the fused passes are tested
@@ -138,7 +169,8 @@ impl QuantLinear {
             .amax([1i64].as_slice(), true)
             .clamp_min(1e-12)
             .g_div_scalar(ACTIVATION_LEVELS);
-        let _ = x.div_out(&work, &row_scale);
+        // Times the reciprocal, as the fused pass does (a division costs several products).
+        let _ = x.mul_out(&work, &row_scale.reciprocal());
         // Round half to even by adding and taking away 1.5 × 2^23 (exact for |v| < 2^22):
         // libtorch's `round` runs several times slower on this path.
         let _ = work.g_add_scalar_(ROUNDING);
@@ -252,5 +284,63 @@ mod tests {
         let alone = q.forward(&half, None, &scratch);
         assert!(alone.equal(&got.narrow(0, 0, BLOCK_ROWS)));
         assert!(q.outliers.contains(&3) && q.outliers.contains(&17));
+    }
+
+    /// The output pass's GELU, layer norm and quantisation for a next layer against libtorch's
+    /// ops and the quantisation pass on their result.
+    #[test]
+    fn output_pass_steps_match_libtorch() {
+        let _guard = tch::no_grad_guard();
+        tch::manual_seed(3);
+        let dev = tch::Device::Cpu;
+        let (rows, inputs, outputs) = (BLOCK_ROWS, 32, 48);
+        let w = Tensor::randn([outputs, inputs], (Kind::Float, dev));
+        let b = Tensor::randn([outputs], (Kind::Float, dev));
+        let x = Tensor::randn([rows, inputs], (Kind::Float, dev));
+        let _ = x.narrow(1, 5, 1).g_mul_scalar_(30.0);
+        let absmax = x.abs().amax([0i64].as_slice(), false);
+        let layer = QuantLinear::new(&w, &b, &absmax, weight_levels(&CpuInfo::detect()));
+        let scratch = Scratch::default();
+        let plain = layer.forward(&x, None, &scratch);
+        let input = layer.quantize(&x);
+        assert!(input.is_ok(), "{:?}", input.err());
+        let Ok(input) = input else { return };
+        let run = |after: &kernel::After, next: Option<&[i64]>| {
+            let mut y = Tensor::empty([rows, outputs], (Kind::Float, dev));
+            let mut q = kernel::Quantised::empty(rows, outputs, next.map_or(0, <[i64]>::len), dev);
+            let outs = kernel::Outputs {
+                y: Some(&mut y),
+                next: next.map(|o| (o, &mut q)),
+            };
+            let done = layer.forward_quantised(&input, after, outs, &scratch);
+            assert!(done.is_ok(), "{:?}", done.err());
+            (y, q)
+        };
+        let gelu = kernel::After {
+            gelu: true,
+            ..Default::default()
+        };
+        let (y, _) = run(&gelu, None);
+        let diff = (&y - plain.gelu("none")).abs().max().double_value(&[]);
+        assert!(diff < 1e-5, "gelu: {diff}");
+        let (lw, lb) = (
+            Tensor::randn([outputs], (Kind::Float, dev)),
+            Tensor::randn([outputs], (Kind::Float, dev)),
+        );
+        let norm = kernel::After {
+            residual: Some(&plain),
+            layer_norm: Some((&lw, &lb, 1e-12)),
+            ..Default::default()
+        };
+        let next = [2i64, 40];
+        let (y, q) = run(&norm, Some(&next));
+        let expected = (&plain + &plain).layer_norm([outputs], Some(&lw), Some(&lb), 1e-12, false);
+        let diff = (&y - expected).abs().max().double_value(&[]);
+        assert!(diff < 1e-4, "layer norm: {diff}");
+        // Quantised in the pass, the same bits as quantising the rows it wrote.
+        let mut alone = kernel::Quantised::empty(rows, outputs, next.len(), dev);
+        assert!(kernel::quantize(&y, &next, &mut alone).is_ok());
+        assert!(q.q.equal(&alone.q) && q.scale.equal(&alone.scale) && q.kept.equal(&alone.kept));
+        assert!(q.kept.equal(&y.index_select(1, &Tensor::from_slice(&next))));
     }
 }

@@ -1,9 +1,11 @@
 //! Safe wrappers over the C++ that runs beside libtorch (`native.cpp`, compiled by `build.rs`
-//! against the libtorch torch-sys links): the fused int8 passes and the encoder's heap setting.
+//! against the libtorch torch-sys links): the fused int8 passes, the f32 attention of packed
+//! texts and the encoder's heap setting.
 //! The only module with `unsafe` code.
 #![allow(unsafe_code)]
 
 use std::ffi::{c_char, c_int, c_void, CStr};
+use std::ptr::{null, null_mut};
 use std::sync::Mutex;
 
 use tch::{Kind, Tensor};
@@ -11,28 +13,28 @@ use tch::{Kind, Tensor};
 extern "C" {
     fn cf_heap_keep_freed(keep: c_int);
 
+    #[allow(clippy::too_many_arguments)]
     fn cf_int8_quantize(
         x: *const c_void,
         outliers: *const i64,
         n_outliers: i64,
         q: *mut c_void,
         row_scale: *mut c_void,
+        kept: *mut c_void,
         err: *mut c_char,
         err_len: i64,
     ) -> c_int;
 
+    fn cf_int8_layer_out(p: *const CfLayerOut, err: *mut c_char, err_len: i64) -> c_int;
+
     #[allow(clippy::too_many_arguments)]
-    fn cf_int8_rescale(
-        acc: *const c_void,
-        row_scale: *const c_void,
-        wscale: *const c_void,
-        bias: *const c_void,
-        x: *const c_void,
-        outliers: *const i64,
-        n_outliers: i64,
-        outlier_wt: *const c_void,
-        residual: *const c_void,
-        y: *mut c_void,
+    fn cf_attend(
+        qkv: *const c_void,
+        starts: *const i64,
+        lens: *const i64,
+        texts: i64,
+        heads: i64,
+        ctx: *mut c_void,
         err: *mut c_char,
         err_len: i64,
     ) -> c_int;
@@ -57,30 +59,52 @@ fn is_f32(t: &Tensor) -> bool {
     t.kind() == Kind::Float && t.is_contiguous()
 }
 
-/// Quantises `x` (`[rows, in]` f32) row by row into `q` (`[rows, in]` int8), each row with its
-/// own scale written to `row_scale` (`[rows]` f32); the `outliers` channels are left out of the
-/// scale and quantise to zero. Errors name a broken shape or type (a bug, not bad input).
-pub fn quantize(
-    x: &Tensor,
-    outliers: &[i64],
-    q: &mut Tensor,
-    row_scale: &mut Tensor,
-) -> Result<(), String> {
-    let ok = is_f32(x) && is_f32(row_scale) && q.kind() == Kind::Int8 && q.is_contiguous();
-    if !ok || x.device() != tch::Device::Cpu {
+/// A layer's input in int8: `[rows, in]` levels, `[rows]` row scales, and the `[rows, k]` f32
+/// values of the layer's outlier channels (whose levels are zero).
+pub struct Quantised {
+    pub q: Tensor,
+    pub scale: Tensor,
+    pub kept: Tensor,
+}
+
+impl Quantised {
+    /// Room for `rows` rows of `n` channels, `k` of them kept in f32.
+    pub fn empty(rows: i64, n: i64, k: usize, device: tch::Device) -> Self {
+        Quantised {
+            q: Tensor::empty([rows, n], (Kind::Int8, device)),
+            scale: Tensor::empty([rows], (Kind::Float, device)),
+            kept: Tensor::empty([rows, k as i64], (Kind::Float, device)),
+        }
+    }
+
+    fn is_valid(&self) -> bool {
+        self.q.kind() == Kind::Int8
+            && self.q.is_contiguous()
+            && self.q.device() == tch::Device::Cpu
+            && is_f32(&self.scale)
+            && is_f32(&self.kept)
+    }
+}
+
+/// Quantises `x` (`[rows, in]` f32) row by row into `out`, each row with its own scale; the
+/// `outliers` channels (ascending) are left out of the scale, quantise to zero and are kept in
+/// f32. Errors name a broken shape or type (a bug, not bad input).
+pub fn quantize(x: &Tensor, outliers: &[i64], out: &mut Quantised) -> Result<(), String> {
+    if !is_f32(x) || !out.is_valid() || x.device() != tch::Device::Cpu {
         return Err("int8 quantise: contiguous CPU tensors of the expected types".into());
     }
     let mut err = [0 as c_char; 256];
     // SAFETY: the pointers are live tensors for the duration of the call; the C++ side checks
-    // shapes and types, writes only inside `q` and `row_scale`, reads `outliers` within its
+    // shapes and types, writes only inside `out`'s tensors, reads `outliers` within its
     // length, and catches every exception.
     let rc = unsafe {
         cf_int8_quantize(
             ptr(x),
             outliers.as_ptr(),
             outliers.len() as i64,
-            q.as_mut_ptr() as *mut c_void,
-            row_scale.as_mut_ptr() as *mut c_void,
+            out.q.as_mut_ptr() as *mut c_void,
+            out.scale.as_mut_ptr() as *mut c_void,
+            out.kept.as_mut_ptr() as *mut c_void,
             err.as_mut_ptr(),
             err.len() as i64 - 1,
         )
@@ -88,51 +112,156 @@ pub fn quantize(
     checked(rc, &err)
 }
 
-/// The f32 operands of [`rescale`] besides the int32 sums.
-pub struct Rescale<'a> {
-    /// `[rows]` scale of each quantised row.
-    pub row_scale: &'a Tensor,
+/// `cf_int8_layer_out`'s operands, field for field (`native.cpp`'s `CfLayerOut`).
+#[repr(C)]
+struct CfLayerOut {
+    acc: *const c_void,
+    row_scale: *const c_void,
+    kept: *const c_void,
+    wscale: *const c_void,
+    bias: *const c_void,
+    outlier_wt: *const c_void,
+    residual: *const c_void,
+    gelu: i64,
+    ln_weight: *const c_void,
+    ln_bias: *const c_void,
+    ln_eps: f64,
+    y: *mut c_void,
+    next_outliers: *const i64,
+    n_next: i64,
+    next_q: *mut c_void,
+    next_scale: *mut c_void,
+    next_kept: *mut c_void,
+}
+
+/// An int8 layer's weights as the output pass reads them.
+pub struct LayerWeights<'a> {
     /// `[out]` scale of each weight row.
     pub wscale: &'a Tensor,
     /// `[out]` bias.
     pub bias: &'a Tensor,
-    /// `[rows, in]` the layer's f32 input (for the outlier channels).
-    pub x: &'a Tensor,
-    /// Outlier input channels.
-    pub outliers: &'a [i64],
-    /// `[outliers, out]` their f32 weights.
+    /// `[k, out]` f32 weights of the outlier input channels.
     pub outlier_wt: &'a Tensor,
-    /// `[rows, out]` added last, or none.
-    pub residual: Option<&'a Tensor>,
 }
 
-/// `y = acc · row_scale · wscale + bias + x[:, outliers] · outlier_wt (+ residual)`, row by row.
-pub fn rescale(acc: &Tensor, p: &Rescale, y: &mut Tensor) -> Result<(), String> {
-    let f32s = [p.row_scale, p.wscale, p.bias, p.x, p.outlier_wt];
-    let ok = f32s.iter().all(|t| is_f32(t))
-        && p.residual.is_none_or(is_f32)
-        && is_f32(y)
+/// What follows the product in an int8 layer's output pass, in this order.
+#[derive(Default)]
+pub struct After<'a> {
+    /// `[rows, out]` added.
+    pub residual: Option<&'a Tensor>,
+    /// Exact GELU.
+    pub gelu: bool,
+    /// Layer norm: weight, bias (`[out]`), epsilon.
+    pub layer_norm: Option<(&'a Tensor, &'a Tensor, f64)>,
+}
+
+/// Where an int8 layer's output pass writes: the f32 rows, and / or the rows quantised for
+/// a next int8 layer with that layer's outlier channels.
+pub struct Outputs<'a> {
+    pub y: Option<&'a mut Tensor>,
+    pub next: Option<(&'a [i64], &'a mut Quantised)>,
+}
+
+/// The output pass of an int8 layer over `acc` (`[rows, out]` int32 sums of the product of
+/// `input`'s levels and the weights): `acc · row scale · wscale + bias + kept · outlier_wt`,
+/// then `after`, into `outputs`, row by row.
+pub fn layer_out(
+    acc: &Tensor,
+    input: &Quantised,
+    w: &LayerWeights,
+    after: &After,
+    outputs: Outputs,
+) -> Result<(), String> {
+    let f32s = [w.wscale, w.bias, w.outlier_wt];
+    let mut ok = f32s.iter().all(|t| is_f32(t))
+        && input.is_valid()
+        && after.residual.is_none_or(is_f32)
+        && after
+            .layer_norm
+            .is_none_or(|(lw, lb, _)| is_f32(lw) && is_f32(lb))
         && acc.kind() == Kind::Int
         && acc.is_contiguous()
         && acc.device() == tch::Device::Cpu;
-    if !ok {
-        return Err("int8 rescale: contiguous CPU tensors of the expected types".into());
+    if let Some(y) = &outputs.y {
+        ok &= is_f32(y);
+    }
+    if let Some((_, q)) = &outputs.next {
+        ok &= q.is_valid();
+    }
+    if !ok || (outputs.y.is_none() && outputs.next.is_none()) {
+        return Err("int8 layer output: contiguous CPU tensors of the expected types".into());
+    }
+    let (next_outliers, next) = match outputs.next {
+        Some((o, q)) => (o, Some(q)),
+        None => (&[][..], None),
+    };
+    let mut_ptr = |t: &mut Tensor| t.as_mut_ptr() as *mut c_void;
+    let (next_q, next_scale, next_kept) = match next {
+        Some(q) => (
+            mut_ptr(&mut q.q),
+            mut_ptr(&mut q.scale),
+            mut_ptr(&mut q.kept),
+        ),
+        None => (null_mut(), null_mut(), null_mut()),
+    };
+    let (ln_weight, ln_bias, ln_eps) = match after.layer_norm {
+        Some((lw, lb, eps)) => (ptr(lw), ptr(lb), eps),
+        None => (null(), null(), 0.0),
+    };
+    let p = CfLayerOut {
+        acc: ptr(acc),
+        row_scale: ptr(&input.scale),
+        kept: ptr(&input.kept),
+        wscale: ptr(w.wscale),
+        bias: ptr(w.bias),
+        outlier_wt: ptr(w.outlier_wt),
+        residual: after.residual.map_or(null(), ptr),
+        gelu: i64::from(after.gelu),
+        ln_weight,
+        ln_bias,
+        ln_eps,
+        y: outputs.y.map_or(null_mut(), mut_ptr),
+        next_outliers: next_outliers.as_ptr(),
+        n_next: next_outliers.len() as i64,
+        next_q,
+        next_scale,
+        next_kept,
+    };
+    let mut err = [0 as c_char; 256];
+    // SAFETY: every pointer in `p` is a live tensor (or null where the C++ side takes none)
+    // for the duration of the call, `next_outliers` is read within `n_next`; the C++ side
+    // checks shapes and types, writes only inside `y` and the next layer's tensors, and
+    // catches every exception.
+    let rc = unsafe { cf_int8_layer_out(&p, err.as_mut_ptr(), err.len() as i64 - 1) };
+    checked(rc, &err)
+}
+
+/// Self-attention of packed texts without masks: `qkv` (`[rows, 3 h]` f32, each token's query,
+/// key and value projections), text `t` on rows `starts[t]..starts[t] + lens[t]`, `heads`
+/// heads of 32 or 64 columns; writes `ctx` (`[rows, h]` f32), zero on rows of no text.
+pub fn attend(
+    qkv: &Tensor,
+    starts: &[i64],
+    lens: &[i64],
+    heads: i64,
+    ctx: &mut Tensor,
+) -> Result<(), String> {
+    let ok = is_f32(qkv) && is_f32(ctx) && qkv.device() == tch::Device::Cpu;
+    if !ok || starts.len() != lens.len() {
+        return Err("attention: contiguous CPU f32 tensors, a start and a length per text".into());
     }
     let mut err = [0 as c_char; 256];
-    // SAFETY: as in `quantize`: live tensors, shapes checked on the C++ side, writes only
-    // inside `y`, exceptions caught there.
+    // SAFETY: as in `quantize`: live tensors, `starts` and `lens` read within their common
+    // length, rows and shapes checked on the C++ side, writes only inside `ctx`, exceptions
+    // caught there.
     let rc = unsafe {
-        cf_int8_rescale(
-            ptr(acc),
-            ptr(p.row_scale),
-            ptr(p.wscale),
-            ptr(p.bias),
-            ptr(p.x),
-            p.outliers.as_ptr(),
-            p.outliers.len() as i64,
-            ptr(p.outlier_wt),
-            p.residual.map_or(std::ptr::null(), ptr),
-            y.as_mut_ptr() as *mut c_void,
+        cf_attend(
+            ptr(qkv),
+            starts.as_ptr(),
+            lens.as_ptr(),
+            starts.len() as i64,
+            heads,
+            ctx.as_mut_ptr() as *mut c_void,
             err.as_mut_ptr(),
             err.len() as i64 - 1,
         )

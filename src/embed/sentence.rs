@@ -436,7 +436,7 @@ impl Embedder for SentenceModel {
         // The fused forward's tag changes when its rounding does, so a cache never mixes
         // vectors from two versions of it (nor from rust-bert's forward).
         let forward = match self.opts.forward {
-            Forward::Fused => "-f2",
+            Forward::Fused => "-f3",
             Forward::RustBert => "",
         };
         // A prompt prefix changes every vector, so it is part of the key.

@@ -17,8 +17,10 @@ otherwise avx2 (arm64 on ARM); --quant-config overrides it.
 With --codeframe, `codeframe embed --no-cache --model DIR --precision P` runs in the same
 repetitions for each precision P, timed end to end (process start, model load, int8
 calibration, CSV read, tokenisation, embedding, writing the .npy): a conservative figure beside
-sentence-transformers' encode alone. The texts are distinct (codeframe embeds a repeated text
-once; sentence-transformers would not), so both encode the same work.
+sentence-transformers' encode alone; and again as "(embedding)" with the seconds of its own
+summary line (tokenising and embedding the texts, what encode times). The texts are distinct
+(codeframe embeds a repeated text once; sentence-transformers would not), so both encode the
+same work.
 
 Exported models are kept under --cache/<model folder name>/ (default out/st-onnx, git-ignored),
 so reruns skip the export. Load and export time are not timed; each backend encodes 64 texts
@@ -36,6 +38,7 @@ import argparse
 import csv
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -180,9 +183,15 @@ class Codeframe:
                 w.writerow(["id", "text"])
                 w.writerows((f"t{i}", t) for i, t in enumerate(texts))
         out = self.workdir / f"codeframe-{self.precision}.npy"
-        subprocess.run([str(self.binary), "--quiet", "embed", str(data), "--text-column", "text",
-                        "--id-column", "id", "--no-cache", "--model", str(self.model_dir),
-                        "--precision", self.precision, "--out", str(out)], check=True)
+        run = subprocess.run([str(self.binary), "embed", str(data), "--text-column", "text",
+                              "--id-column", "id", "--no-cache", "--model", str(self.model_dir),
+                              "--precision", self.precision, "--out", str(out)],
+                             check=True, stderr=subprocess.PIPE, text=True)
+        # The summary line's seconds: tokenising and embedding the texts, as encode does.
+        found = re.findall(r"embedded, .* truncated, ([0-9.]+) s, ", run.stderr)
+        if not found:
+            sys.exit(f"bench-st-backends: no embedding summary from codeframe:\n{run.stderr}")
+        self.embed_seconds = float(found[-1])
         v = np.load(out).astype(np.float32)
         return v / np.linalg.norm(v, axis=1, keepdims=True).clip(1e-12)
 
@@ -233,16 +242,22 @@ def bench_model(model_dir, texts, args, quant):
                 times[(n, b)].append(dt)
                 loads[(n, b)].append(os.getloadavg()[0])
                 vecs[(n, b)] = v
+                if isinstance(models[n][1], Codeframe):
+                    phase = n + " (embedding)"
+                    times.setdefault((phase, b), []).append(models[n][1].embed_seconds)
+                    loads.setdefault((phase, b), []).append(os.getloadavg()[0])
+                    vecs[(phase, b)] = v
                 log(f"{model_dir.name}: rep {rep + 1}/{args.reps} batch {b} {n}: {dt:.2f} s "
                     f"({len(texts) / dt:.0f} texts/s, load {os.getloadavg()[0]:.2f})")
     ref = vecs[("torch", args.batch_sizes[0])].astype(np.float64)
     rows = []
     for b in args.batch_sizes:
         base = statistics.median(times[("torch", b)])
-        for n in names:
+        for n in names + [n + " (embedding)" for n in names if isinstance(models[n][1], Codeframe)]:
             sec = statistics.median(times[(n, b)])
             cos = (vecs[(n, b)].astype(np.float64) * ref).sum(axis=1)
-            rows.append((model_dir.name, n, models[n][0], b, len(texts) / sec, sec, base / sec,
+            how = models[n][0] if n in models else "summary line"
+            rows.append((model_dir.name, n, how, b, len(texts) / sec, sec, base / sec,
                          float(cos.min()), float(cos.mean()), max(loads[(n, b)])))
     del models
     return rows, prompt

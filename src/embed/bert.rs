@@ -345,64 +345,77 @@ impl BertEncoder {
             .iter()
             .map(|l| Some([int8(&l.qkv)?, int8(&l.out)?, int8(&l.up)?, int8(&l.down)?]))
             .collect::<Option<_>>()?;
+        let scratch = Scratch::default();
+        let mut x = x.contiguous();
+        let mut xq = layers.first()?[0].quantize(&x).ok()?;
+        for (i, (denses, layer)) in layers.iter().zip(&self.layers).enumerate() {
+            let next = layers.get(i + 1).map(|l| l[0]);
+            (x, xq) = self.layer_int8(batch, denses, layer, (&x, &xq), next, &scratch)?;
+        }
+        Some(x)
+    }
+
+    /// One layer of [`BertEncoder::layers_int8`] on `x` (f32) and its rows quantised for
+    /// the layer's first product: its output, and that output quantised for `next` (empty
+    /// when there is none).
+    fn layer_int8(
+        &self,
+        batch: &PackedBatch,
+        [qkv, out, up, down]: &[&QuantLinear; 4],
+        layer: &Layer,
+        (x, xq): (&Tensor, &kernel::Quantised),
+        next: Option<&QuantLinear>,
+        scratch: &Scratch,
+    ) -> Option<(Tensor, kernel::Quantised)> {
         let (rows, h) = (x.size()[0], self.shape.hidden_size);
         let eps = self.shape.layer_norm_eps;
         let device = x.device();
-        let scratch = Scratch::default();
         let f32_rows = |n: i64| Tensor::empty([rows, n], (Kind::Float, device));
-        let mut x = x.contiguous();
-        let mut xq = layers.first()?[0].quantize(&x).ok()?;
-        for (i, ([qkv, out, up, down], layer)) in layers.iter().zip(&self.layers).enumerate() {
-            let mut proj = f32_rows(qkv.outputs());
-            let y = kernel::Outputs {
-                y: Some(&mut proj),
-                next: None,
-            };
-            qkv.forward_quantised(&xq, &Default::default(), y, &scratch)
-                .ok()?;
-            let ctx = batch.attend(&proj, self.shape.num_attention_heads);
-            let ctxq = out.quantize(&ctx.contiguous()).ok()?;
-            let mut attn = f32_rows(h);
-            let mut attnq = kernel::Quantised::empty(rows, h, up.outliers().len(), device);
-            let after = kernel::After {
-                residual: Some(&x),
-                layer_norm: Some((&layer.ln1_w, &layer.ln1_b, eps)),
-                ..Default::default()
-            };
-            let y = kernel::Outputs {
-                y: Some(&mut attn),
-                next: Some((up.outliers(), &mut attnq)),
-            };
-            out.forward_quantised(&ctxq, &after, y, &scratch).ok()?;
-            let mut upq =
-                kernel::Quantised::empty(rows, up.outputs(), down.outliers().len(), device);
-            let after = kernel::After {
-                gelu: true,
-                ..Default::default()
-            };
-            let y = kernel::Outputs {
-                y: None,
-                next: Some((down.outliers(), &mut upq)),
-            };
-            up.forward_quantised(&attnq, &after, y, &scratch).ok()?;
-            let next = layers.get(i + 1).map(|l| l[0]);
-            let mut x_next = f32_rows(h);
-            let mut xq_next =
-                kernel::Quantised::empty(rows, h, next.map_or(0, |n| n.outliers().len()), device);
-            let after = kernel::After {
-                residual: Some(&attn),
-                layer_norm: Some((&layer.ln2_w, &layer.ln2_b, eps)),
-                ..Default::default()
-            };
-            let y = kernel::Outputs {
-                y: Some(&mut x_next),
-                next: next.map(|n| (n.outliers(), &mut xq_next)),
-            };
-            down.forward_quantised(&upq, &after, y, &scratch).ok()?;
-            x = x_next;
-            xq = xq_next;
-        }
-        Some(x)
+        let quantised = |n: i64, next: Option<&QuantLinear>| {
+            kernel::Quantised::empty(rows, n, next.map_or(0, |l| l.outliers().len()), device)
+        };
+        let mut proj = f32_rows(qkv.outputs());
+        let y = kernel::Outputs {
+            y: Some(&mut proj),
+            next: None,
+        };
+        qkv.forward_quantised(xq, &Default::default(), y, scratch)
+            .ok()?;
+        let ctx = batch.attend(&proj, self.shape.num_attention_heads);
+        let ctxq = out.quantize(&ctx.contiguous()).ok()?;
+        let (mut attn, mut attnq) = (f32_rows(h), quantised(h, Some(up)));
+        let after = kernel::After {
+            residual: Some(x),
+            layer_norm: Some((&layer.ln1_w, &layer.ln1_b, eps)),
+            ..Default::default()
+        };
+        let y = kernel::Outputs {
+            y: Some(&mut attn),
+            next: Some((up.outliers(), &mut attnq)),
+        };
+        out.forward_quantised(&ctxq, &after, y, scratch).ok()?;
+        let mut upq = quantised(up.outputs(), Some(down));
+        let after = kernel::After {
+            gelu: true,
+            ..Default::default()
+        };
+        let y = kernel::Outputs {
+            y: None,
+            next: Some((down.outliers(), &mut upq)),
+        };
+        up.forward_quantised(&attnq, &after, y, scratch).ok()?;
+        let (mut x_next, mut xq_next) = (f32_rows(h), quantised(h, next));
+        let after = kernel::After {
+            residual: Some(&attn),
+            layer_norm: Some((&layer.ln2_w, &layer.ln2_b, eps)),
+            ..Default::default()
+        };
+        let y = kernel::Outputs {
+            y: Some(&mut x_next),
+            next: next.map(|n| (n.outliers(), &mut xq_next)),
+        };
+        down.forward_quantised(&upq, &after, y, scratch).ok()?;
+        Some((x_next, xq_next))
     }
 
     /// One unit-length vector per text from the last layer's token states.

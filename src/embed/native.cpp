@@ -27,9 +27,10 @@
 
 namespace {
 
-// Each loop kernel is compiled for AVX-512, for AVX2 with FMA (Haswell's set) and for plain
-// x86-64; the loader picks the best the CPU has.
-#define CF_CLONES __attribute__((target_clones("avx512f", "arch=haswell", "default")))
+// Each loop kernel is compiled for AVX-512, for x86-64-v3 (AVX2 with FMA) and for plain
+// x86-64; the loader picks the best the CPU has, by its feature flags. (An "arch=haswell"
+// clone would be chosen by CPU model, so AMD CPUs with AVX2 would get plain x86-64.)
+#define CF_CLONES __attribute__((target_clones("avx512f", "arch=x86-64-v3", "default")))
 
 constexpr float kLevels = 127.0f;
 // 1.5 x 2^23: added to an f32 below 2^22 in magnitude and taken away again, it leaves the

@@ -1,16 +1,18 @@
 // C++ that runs beside libtorch (wrapped by src/embed/native.rs): the heap setting of the
 // encoder; fused passes around libtorch's int8 matrix product for codeframe's int8 dense
-// layers (src/embed/int8.rs): one pass quantises each row (its own scale), one pass turns the int32
-// sums back into f32 with the bias, the f32 outlier channels and the residual. Each replaces
-// a chain of separate libtorch element-wise ops, every one a full pass over memory. And the
-// f32 self-attention of packed texts, one text and head at a time, in place of one libtorch
-// flash-attention call per text length (most answers are short, and the general kernel's
-// block products cost more in set-up than in arithmetic there).
+// layers (src/embed/int8.rs): one pass quantises a layer's input rows (each its own scale),
+// and one output pass turns the int32 sums back into f32 with the bias, the f32 outlier
+// channels and the residual, then applies GELU or the layer norm and quantises the rows for
+// the next int8 layer. Each replaces a chain of separate libtorch ops, every one a full pass
+// over memory. And the f32 self-attention of packed texts, one text and head at a time, in
+// place of one libtorch flash-attention call per text length (most answers are short, and the
+// general kernel's block products cost more in set-up than in arithmetic there).
 //
-// The int8 passes do the arithmetic of the libtorch ops they replace, in their order; every
-// pass works row by row (attention text by text), so a row's result depends on that row
-// alone. C++ exceptions never cross into Rust: every entry point returns -1 and writes the
-// message instead.
+// The passes keep the order of the libtorch ops they replace (GELU and the layer norm agree
+// with libtorch's to 1e-5, attention to 1e-5: unit tests in int8.rs and bert.rs); every pass
+// works row by row (attention text by text), so a row's result depends on that row alone.
+// C++ exceptions never cross into Rust: every entry point returns -1 and writes the message
+// instead.
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -106,8 +108,8 @@ void rescale_row(const int32_t* acc, const float* wscale, const float* bias, flo
   }
 }
 
-// Exact GELU, x / 2 (1 + erf(x / sqrt 2)), in place: erf as a ratio of polynomials on
-// [-4, 4] (within 5e-7 of it; +-1 beyond), written without branches so that it vectorises.
+// erf as a ratio of polynomials on [-4, 4] (within 5e-7 of it; +-1 beyond), written without
+// branches so that loops over it vectorise.
 inline __attribute__((always_inline)) float erf_approx(float x) {
   x = x < -4.0f ? -4.0f : (x > 4.0f ? 4.0f : x);
   const float x2 = x * x;
@@ -126,6 +128,7 @@ inline __attribute__((always_inline)) float erf_approx(float x) {
   return x * p / q;
 }
 
+// Exact GELU, x / 2 (1 + erf(x / sqrt 2)), of one row in place.
 CF_CLONES
 void gelu_row(float* y, int64_t n) {
   for (int64_t c = 0; c < n; ++c) {

@@ -115,30 +115,30 @@ fn missing_model_files() {
     let model = dir.path().join("model");
     std::fs::create_dir(&model).unwrap();
     std::fs::write(model.join("config.json"), b"{}").unwrap();
+    let (c, e) = embed_with_model(dir.path(), "--model-dir", &model);
+    assert_clear(c, &e, "model", None, "scripts/setup.sh");
+}
+
+/// `codeframe embed` of the example answers with `flag` naming the folder `model`, in `dir`:
+/// exit code and stderr, after checking that no output was written.
+fn embed_with_model(dir: &Path, flag: &str, model: &Path) -> (i32, String) {
     let input = common::root().join("data/examples/answers.csv");
-    let out = dir.path().join("o.npy");
+    let out = dir.join("o.npy");
     let o = codeframe(
         &[
             "embed",
             input.to_str().unwrap(),
             "--text-column",
             "text",
-            "--model-dir",
+            flag,
             model.to_str().unwrap(),
             "--out",
             out.to_str().unwrap(),
         ],
-        dir.path(),
+        dir,
     );
-    let e = stderr(&o);
-    assert_clear(
-        o.status.code().unwrap_or(-1),
-        &e,
-        "model",
-        None,
-        "scripts/setup.sh",
-    );
-    assert!(!Path::new(&out).exists());
+    assert!(!out.exists());
+    (o.status.code().unwrap_or(-1), stderr(&o))
 }
 
 #[test]
@@ -163,30 +163,14 @@ fn damaged_weights_in_a_folder_a_user_brings() {
         std::fs::copy(src.join(rel), &to).unwrap();
     }
     std::fs::write(model.join("model.safetensors"), b"\x08\x00\x00").unwrap();
-    let input = common::root().join("data/examples/answers.csv");
-    let out = dir.path().join("o.npy");
-    let o = codeframe(
-        &[
-            "embed",
-            input.to_str().unwrap(),
-            "--text-column",
-            "text",
-            "--model",
-            model.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        dir.path(),
-    );
-    let e = stderr(&o);
+    let (c, e) = embed_with_model(dir.path(), "--model", &model);
     assert_clear(
-        o.status.code().unwrap_or(-1),
+        c,
         &e,
         "model.safetensors",
         None,
         "copy the model folder again",
     );
-    assert!(!Path::new(&out).exists());
 }
 
 #[test]

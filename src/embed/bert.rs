@@ -347,17 +347,18 @@ impl BertEncoder {
             .collect::<Option<_>>()?;
         let scratch = Scratch::default();
         let mut x = x.contiguous();
-        let mut xq = layers.first()?[0].quantize(&x).ok()?;
+        let mut xq = Some(layers.first()?[0].quantize(&x).ok()?);
         for (i, (denses, layer)) in layers.iter().zip(&self.layers).enumerate() {
             let next = layers.get(i + 1).map(|l| l[0]);
-            (x, xq) = self.layer_int8(batch, denses, layer, (&x, &xq), next, &scratch)?;
+            let input = (&x, xq.as_ref()?);
+            (x, xq) = self.layer_int8(batch, denses, layer, input, next, &scratch)?;
         }
         Some(x)
     }
 
     /// One layer of [`BertEncoder::layers_int8`] on `x` (f32) and its rows quantised for
-    /// the layer's first product: its output, and that output quantised for `next` (empty
-    /// when there is none).
+    /// the layer's first product: its output, and that output quantised for `next` (none
+    /// after the last layer).
     fn layer_int8(
         &self,
         batch: &PackedBatch,
@@ -366,13 +367,14 @@ impl BertEncoder {
         (x, xq): (&Tensor, &kernel::Quantised),
         next: Option<&QuantLinear>,
         scratch: &Scratch,
-    ) -> Option<(Tensor, kernel::Quantised)> {
+    ) -> Option<(Tensor, Option<kernel::Quantised>)> {
         let (rows, h) = (x.size()[0], self.shape.hidden_size);
         let eps = self.shape.layer_norm_eps;
         let device = x.device();
         let f32_rows = |n: i64| Tensor::empty([rows, n], (Kind::Float, device));
-        let quantised = |n: i64, next: Option<&QuantLinear>| {
-            kernel::Quantised::empty(rows, n, next.map_or(0, |l| l.outliers().len()), device)
+        // Room for rows of `n` channels quantised for the layer `next`.
+        let quantised = |n: i64, next: &QuantLinear| {
+            kernel::Quantised::empty(rows, n, next.outliers().len(), device)
         };
         let mut proj = f32_rows(qkv.outputs());
         let y = kernel::Outputs {
@@ -383,7 +385,7 @@ impl BertEncoder {
             .ok()?;
         let ctx = batch.attend(&proj, self.shape.num_attention_heads);
         let ctxq = out.quantize(&ctx.contiguous()).ok()?;
-        let (mut attn, mut attnq) = (f32_rows(h), quantised(h, Some(up)));
+        let (mut attn, mut attnq) = (f32_rows(h), quantised(h, up));
         let after = kernel::After {
             residual: Some(x),
             layer_norm: Some((&layer.ln1_w, &layer.ln1_b, eps)),
@@ -394,7 +396,7 @@ impl BertEncoder {
             next: Some((up.outliers(), &mut attnq)),
         };
         out.forward_quantised(&ctxq, &after, y, scratch).ok()?;
-        let mut upq = quantised(up.outputs(), Some(down));
+        let mut upq = quantised(up.outputs(), down);
         let after = kernel::After {
             gelu: true,
             ..Default::default()
@@ -404,7 +406,8 @@ impl BertEncoder {
             next: Some((down.outliers(), &mut upq)),
         };
         up.forward_quantised(&attnq, &after, y, scratch).ok()?;
-        let (mut x_next, mut xq_next) = (f32_rows(h), quantised(h, next));
+        let mut x_next = f32_rows(h);
+        let mut xq_next = next.map(|n| (n.outliers(), quantised(h, n)));
         let after = kernel::After {
             residual: Some(&attn),
             layer_norm: Some((&layer.ln2_w, &layer.ln2_b, eps)),
@@ -412,10 +415,10 @@ impl BertEncoder {
         };
         let y = kernel::Outputs {
             y: Some(&mut x_next),
-            next: next.map(|n| (n.outliers(), &mut xq_next)),
+            next: xq_next.as_mut().map(|(o, q)| (*o, q)),
         };
         down.forward_quantised(&upq, &after, y, scratch).ok()?;
-        Some((x_next, xq_next))
+        Some((x_next, xq_next.map(|(_, q)| q)))
     }
 
     /// One unit-length vector per text from the last layer's token states.
@@ -496,6 +499,10 @@ pub struct PackedBatch {
     first_rows: Tensor,
     lengths: Tensor,
     groups: Vec<Group>,
+    /// First row and token count of each non-empty text, in packed order (for the attention
+    /// kernel, the same in every layer).
+    text_starts: Vec<i64>,
+    text_lens: Vec<i64>,
 }
 
 impl PackedBatch {
@@ -521,6 +528,7 @@ impl PackedBatch {
         let mut rows_of_tokens = Vec::with_capacity(total);
         let mut first_rows = vec![0i64; seqs.len()];
         let mut groups: Vec<Group> = Vec::new();
+        let (mut text_starts, mut text_lens) = (Vec::new(), Vec::new());
         for &r in &order {
             let s = seqs[r];
             let len = s.len() as i64;
@@ -533,6 +541,10 @@ impl PackedBatch {
                 }),
             }
             first_rows[r] = ids.len() as i64;
+            if len > 0 {
+                text_starts.push(ids.len() as i64);
+                text_lens.push(len);
+            }
             ids.extend_from_slice(s);
             positions.extend(position_offset..position_offset + len);
             rows_of_tokens.extend(std::iter::repeat_n(r as i64, s.len()));
@@ -551,6 +563,8 @@ impl PackedBatch {
             first_rows: t(&first_rows),
             lengths: Tensor::from_slice(&lengths).to_device(device),
             groups,
+            text_starts,
+            text_lens,
         }
     }
 
@@ -569,14 +583,9 @@ impl PackedBatch {
     /// an error for head sizes it does not take.
     fn attend_native(&self, qkv: &Tensor, heads: i64) -> std::result::Result<Tensor, String> {
         let (rows, h) = (qkv.size()[0], qkv.size()[1] / 3);
-        let mut starts = Vec::with_capacity(self.texts as usize);
-        let mut lens = Vec::with_capacity(self.texts as usize);
-        for g in self.groups.iter().filter(|g| g.len > 0) {
-            starts.extend((0..g.texts).map(|t| g.start + t * g.len));
-            lens.extend(std::iter::repeat_n(g.len, g.texts as usize));
-        }
         let mut ctx = Tensor::empty([rows, h], (Kind::Float, qkv.device()));
-        kernel::attend(&qkv.contiguous(), &starts, &lens, heads, &mut ctx)?;
+        let qkv = qkv.contiguous();
+        kernel::attend(&qkv, &self.text_starts, &self.text_lens, heads, &mut ctx)?;
         Ok(ctx)
     }
 

@@ -8,7 +8,8 @@
 //!
 //! BERT-family encoders carry a few input channels with values far larger than the rest (after
 //! the layer norms); one of them would take most of a row's int8 range. The channels with the
-//! largest values on a calibration batch stay in f32 and are added with one small matmul.
+//! largest values on a calibration batch stay in f32; their products are added in the layer's
+//! output pass (`native.cpp`; one small matmul on the reference path).
 
 use std::cell::RefCell;
 

@@ -345,13 +345,12 @@ impl BertEncoder {
             .iter()
             .map(|l| Some([int8(&l.qkv)?, int8(&l.out)?, int8(&l.up)?, int8(&l.down)?]))
             .collect::<Option<_>>()?;
-        let scratch = Scratch::default();
         let mut x = x.contiguous();
         let mut xq = Some(layers.first()?[0].quantize(&x).ok()?);
         for (i, (denses, layer)) in layers.iter().zip(&self.layers).enumerate() {
             let next = layers.get(i + 1).map(|l| l[0]);
             let input = (&x, xq.as_ref()?);
-            (x, xq) = self.layer_int8(batch, denses, layer, input, next, &scratch)?;
+            (x, xq) = self.layer_int8(batch, denses, layer, input, next)?;
         }
         Some(x)
     }
@@ -366,7 +365,6 @@ impl BertEncoder {
         layer: &Layer,
         (x, xq): (&Tensor, &kernel::Quantised),
         next: Option<&QuantLinear>,
-        scratch: &Scratch,
     ) -> Option<(Tensor, Option<kernel::Quantised>)> {
         let (rows, h) = (x.size()[0], self.shape.hidden_size);
         let eps = self.shape.layer_norm_eps;
@@ -381,8 +379,7 @@ impl BertEncoder {
             y: Some(&mut proj),
             next: None,
         };
-        qkv.forward_quantised(xq, &Default::default(), y, scratch)
-            .ok()?;
+        qkv.forward_quantised(xq, &Default::default(), y).ok()?;
         let ctx = batch.attend(&proj, self.shape.num_attention_heads);
         let ctxq = out.quantize(&ctx.contiguous()).ok()?;
         let (mut attn, mut attnq) = (f32_rows(h), quantised(h, up));
@@ -395,7 +392,7 @@ impl BertEncoder {
             y: Some(&mut attn),
             next: Some((up.outliers(), &mut attnq)),
         };
-        out.forward_quantised(&ctxq, &after, y, scratch).ok()?;
+        out.forward_quantised(&ctxq, &after, y).ok()?;
         let mut upq = quantised(up.outputs(), down);
         let after = kernel::After {
             gelu: true,
@@ -405,7 +402,7 @@ impl BertEncoder {
             y: None,
             next: Some((down.outliers(), &mut upq)),
         };
-        up.forward_quantised(&attnq, &after, y, scratch).ok()?;
+        up.forward_quantised(&attnq, &after, y).ok()?;
         let mut x_next = f32_rows(h);
         let mut xq_next = next.map(|n| (n.outliers(), quantised(h, n)));
         let after = kernel::After {
@@ -417,7 +414,7 @@ impl BertEncoder {
             y: Some(&mut x_next),
             next: xq_next.as_mut().map(|(o, q)| (*o, q)),
         };
-        down.forward_quantised(&upq, &after, y, scratch).ok()?;
+        down.forward_quantised(&upq, &after, y).ok()?;
         Some((x_next, xq_next.map(|(_, q)| q)))
     }
 

@@ -1,10 +1,11 @@
 // C++ that runs beside libtorch (wrapped by src/embed/native.rs): the heap setting of the
 // encoder; fused passes around libtorch's int8 matrix product for codeframe's int8 dense
 // layers (src/embed/int8.rs): one pass quantises a layer's input rows (each its own scale),
-// and one output pass turns the int32 sums back into f32 with the bias, the f32 outlier
-// channels and the residual, then applies GELU or the layer norm and quantises the rows for
-// the next int8 layer. Each replaces a chain of separate libtorch ops, every one a full pass
-// over memory. And the f32 self-attention of packed texts, one text and head at a time, in
+// and the layer itself runs block by block of rows, each thread taking the product of a
+// block and then its output pass, which turns the int32 sums back into f32 with the bias,
+// the f32 outlier channels and the residual, applies GELU or the layer norm and quantises
+// the rows for the next int8 layer. Each pass replaces a chain of separate libtorch ops,
+// every one a full pass over memory. And the f32 self-attention of packed texts, one text and head at a time, in
 // place of one libtorch flash-attention call per text length (most answers are short, and the
 // general kernel's block products cost more in set-up than in arithmetic there).
 //
@@ -306,9 +307,11 @@ void attend_text_64(const float* base, int64_t stride, int64_t len, int64_t h, i
   attend_text<64>(base, stride, len, h, head, scale, work, out);
 }
 
-// The operands of cf_int8_layer_out, as laid out by src/embed/native.rs.
-struct CfLayerOut {
-  const at::Tensor* acc;         // [rows, out] int32 sums of the int8 product
+// The operands of cf_int8_layer, as laid out by src/embed/native.rs.
+struct CfInt8Layer {
+  const at::Tensor* q;           // [rows, in] int8 levels of the layer's input
+  const at::Tensor* wt;          // [in, out] int8 weight levels (a transposed view)
+  int64_t block;                 // rows per product
   const at::Tensor* row_scale;   // [rows] scale of each quantised input row
   const at::Tensor* kept;        // [rows, k] the input's values on the f32 channels
   const at::Tensor* wscale;      // [out] scale of each weight row
@@ -394,15 +397,20 @@ int cf_int8_quantize(const at::Tensor* x, const int64_t* outliers, int64_t n_out
   }
 }
 
-// The output of an int8 dense layer, row by row: `acc * row_scale * wscale + bias + kept @
-// outlier_wt (+ residual)`, then GELU and / or a layer norm if asked; kept in `y` if given,
-// and quantised for the next int8 layer if `next_q` is given (its scale and f32 channels
-// beside it). Returns 0, or -1 with `err` set.
-int cf_int8_layer_out(const CfLayerOut* p, char* err, int64_t err_len) {
+// An int8 dense layer, `block` rows at a time: the int32 sums `acc` of the product of `q` and
+// `wt`, then row by row `acc * row_scale * wscale + bias + kept @ outlier_wt (+ residual)`,
+// then GELU and / or a layer norm if asked; kept in `y` if given, and quantised for the next
+// int8 layer if `next_q` is given (its scale and f32 channels beside it). Returns 0, or -1
+// with `err` set.
+int cf_int8_layer(const CfInt8Layer* p, char* err, int64_t err_len) {
   try {
-    TORCH_CHECK(p->acc->is_contiguous() && p->acc->scalar_type() == at::kInt,
-                "acc: contiguous int32");
-    const int64_t rows = p->acc->size(0), out = p->acc->size(1);
+    TORCH_CHECK(p->q->is_contiguous() && p->q->scalar_type() == at::kChar && p->q->dim() == 2,
+                "q: contiguous int8 [rows, in]");
+    TORCH_CHECK(p->wt->scalar_type() == at::kChar && p->wt->dim() == 2 &&
+                    p->wt->size(0) == p->q->size(1),
+                "weights: int8 [in, out]");
+    TORCH_CHECK(p->block > 0, "block: positive");
+    const int64_t rows = p->q->size(0), out = p->wt->size(1);
     const int64_t k = p->outlier_wt->size(0);
     check_f32(p->row_scale, "row scale");
     check_f32(p->kept, "kept channels");
@@ -431,7 +439,6 @@ int cf_int8_layer_out(const CfLayerOut* p, char* err, int64_t err_len) {
       check_outliers(p->next_outliers, p->n_next, out);
     }
     TORCH_CHECK(p->y != nullptr || p->next_q != nullptr, "no output");
-    const int32_t* ap = p->acc->data_ptr<int32_t>();
     const float* rs = p->row_scale->data_ptr<float>();
     const float* kp = p->kept->data_ptr<float>();
     const float* ws = p->wscale->data_ptr<float>();
@@ -445,18 +452,29 @@ int cf_int8_layer_out(const CfLayerOut* p, char* err, int64_t err_len) {
     int8_t* nq = p->next_q != nullptr ? p->next_q->data_ptr<int8_t>() : nullptr;
     float* ns = p->next_q != nullptr ? p->next_scale->data_ptr<float>() : nullptr;
     float* nk = p->next_q != nullptr ? p->next_kept->data_ptr<float>() : nullptr;
-    at::parallel_for(0, rows, 16, [&](int64_t begin, int64_t end) {
+    // Each thread takes whole blocks: the product of a block (on that thread alone: libtorch
+    // runs nested parallel work inline) and then its output pass, so the int32 sums are read
+    // back from the thread's own cache rather than memory.
+    const int64_t blocks = (rows + p->block - 1) / p->block;
+    at::parallel_for(0, blocks, 1, [&](int64_t first, int64_t last) {
+      at::Tensor acc = at::empty({p->block, out}, p->q->options().dtype(at::kInt));
       // Where a row lives when `y` is not kept: in cache until it is quantised.
       std::vector<float> row(yp != nullptr ? 0 : static_cast<size_t>(out));
-      for (int64_t r = begin; r < end; ++r) {
-        float* yr = yp != nullptr ? yp + r * out : row.data();
-        rescale_row(ap + r * out, ws, bp, rs[r], kp + r * k, k, ow,
-                    rp != nullptr ? rp + r * out : nullptr, yr, out);
-        if (p->gelu != 0) gelu_row(yr, out);
-        if (lw != nullptr) layer_norm_row(yr, out, lw, lb, eps);
-        if (nq != nullptr)
-          quantize_one(yr, out, p->next_outliers, p->n_next, nq + r * out, ns + r,
-                       nk + r * p->n_next);
+      for (int64_t b = first; b < last; ++b) {
+        const int64_t start = b * p->block, n = std::min(p->block, rows - start);
+        at::Tensor sums = acc.narrow(0, 0, n);
+        at::_int_mm_out(sums, p->q->narrow(0, start, n), *p->wt);
+        const int32_t* ap = sums.data_ptr<int32_t>();
+        for (int64_t r = start; r < start + n; ++r) {
+          float* yr = yp != nullptr ? yp + r * out : row.data();
+          rescale_row(ap + (r - start) * out, ws, bp, rs[r], kp + r * k, k, ow,
+                      rp != nullptr ? rp + r * out : nullptr, yr, out);
+          if (p->gelu != 0) gelu_row(yr, out);
+          if (lw != nullptr) layer_norm_row(yr, out, lw, lb, eps);
+          if (nq != nullptr)
+            quantize_one(yr, out, p->next_outliers, p->n_next, nq + r * out, ns + r,
+                         nk + r * p->n_next);
+        }
       }
     });
     return 0;

@@ -25,7 +25,7 @@ extern "C" {
         err_len: i64,
     ) -> c_int;
 
-    fn cf_int8_layer_out(p: *const CfLayerOut, err: *mut c_char, err_len: i64) -> c_int;
+    fn cf_int8_layer(p: *const CfInt8Layer, err: *mut c_char, err_len: i64) -> c_int;
 
     #[allow(clippy::too_many_arguments)]
     fn cf_attend(
@@ -112,10 +112,12 @@ pub fn quantize(x: &Tensor, outliers: &[i64], out: &mut Quantised) -> Result<(),
     checked(rc, &err)
 }
 
-/// `cf_int8_layer_out`'s operands, field for field (`native.cpp`'s `CfLayerOut`).
+/// `cf_int8_layer`'s operands, field for field (`native.cpp`'s `CfInt8Layer`).
 #[repr(C)]
-struct CfLayerOut {
-    acc: *const c_void,
+struct CfInt8Layer {
+    q: *const c_void,
+    wt: *const c_void,
+    block: i64,
     row_scale: *const c_void,
     kept: *const c_void,
     wscale: *const c_void,
@@ -134,8 +136,10 @@ struct CfLayerOut {
     next_kept: *mut c_void,
 }
 
-/// An int8 layer's weights as the output pass reads them.
+/// An int8 layer's weights as the product and the output pass read them.
 pub struct LayerWeights<'a> {
+    /// `[in, out]` int8 levels (a transposed view of `[out, in]`).
+    pub levels_t: &'a Tensor,
     /// `[out]` scale of each weight row.
     pub wscale: &'a Tensor,
     /// `[out]` bias.
@@ -162,13 +166,13 @@ pub struct Outputs<'a> {
     pub next: Option<(&'a [i64], &'a mut Quantised)>,
 }
 
-/// The output pass of an int8 layer over `acc` (`[rows, out]` int32 sums of the product of
-/// `input`'s levels and the weights): `acc · row scale · wscale + bias + kept · outlier_wt`,
+/// An int8 layer on `input`: the product of its levels and `w`'s, `block` rows at a time, each
+/// block followed by its output pass, `sums · row scale · wscale + bias + kept · outlier_wt`,
 /// then `after`, into `outputs`, row by row.
-pub fn layer_out(
-    acc: &Tensor,
+pub fn int8_layer(
     input: &Quantised,
     w: &LayerWeights,
+    block: i64,
     after: &After,
     outputs: Outputs,
 ) -> Result<(), String> {
@@ -179,9 +183,8 @@ pub fn layer_out(
         && after
             .layer_norm
             .is_none_or(|(lw, lb, _)| is_f32(lw) && is_f32(lb))
-        && acc.kind() == Kind::Int
-        && acc.is_contiguous()
-        && acc.device() == tch::Device::Cpu;
+        && w.levels_t.kind() == Kind::Int8
+        && w.levels_t.device() == tch::Device::Cpu;
     if let Some(y) = &outputs.y {
         ok &= is_f32(y);
     }
@@ -208,8 +211,10 @@ pub fn layer_out(
         Some((lw, lb, eps)) => (ptr(lw), ptr(lb), eps),
         None => (null(), null(), 0.0),
     };
-    let p = CfLayerOut {
-        acc: ptr(acc),
+    let p = CfInt8Layer {
+        q: ptr(&input.q),
+        wt: ptr(w.levels_t),
+        block,
         row_scale: ptr(&input.scale),
         kept: ptr(&input.kept),
         wscale: ptr(w.wscale),
@@ -232,7 +237,7 @@ pub fn layer_out(
     // for the duration of the call, `next_outliers` is read within `n_next`; the C++ side
     // checks shapes and types, writes only inside `y` and the next layer's tensors, and
     // catches every exception.
-    let rc = unsafe { cf_int8_layer_out(&p, err.as_mut_ptr(), err.len() as i64 - 1) };
+    let rc = unsafe { cf_int8_layer(&p, err.as_mut_ptr(), err.len() as i64 - 1) };
     checked(rc, &err)
 }
 

@@ -404,21 +404,17 @@ int cf_int8_quantize(const at::Tensor* x, const int64_t* outliers, int64_t n_out
 // with `err` set.
 int cf_int8_layer(const CfInt8Layer* p, char* err, int64_t err_len) {
   try {
-    TORCH_CHECK(p->q->is_contiguous() && p->q->scalar_type() == at::kChar && p->q->dim() == 2,
-                "q: contiguous int8 [rows, in]");
-    TORCH_CHECK(p->wt->scalar_type() == at::kChar && p->wt->dim() == 2 &&
+    TORCH_CHECK(p->q->dim() == 2 && p->wt->scalar_type() == at::kChar && p->wt->dim() == 2 &&
                     p->wt->size(0) == p->q->size(1),
-                "weights: int8 [in, out]");
+                "q [rows, in] and int8 weights [in, out]");
     TORCH_CHECK(p->block > 0, "block: positive");
     const int64_t rows = p->q->size(0), out = p->wt->size(1);
     const int64_t k = p->outlier_wt->size(0);
-    check_f32(p->row_scale, "row scale");
-    check_f32(p->kept, "kept channels");
+    check_quantised(p->q, p->row_scale, p->kept, rows, p->q->size(1), k);
     check_f32(p->wscale, "weight scale");
     check_f32(p->bias, "bias");
     check_f32(p->outlier_wt, "outlier weights");
-    TORCH_CHECK(p->row_scale->numel() == rows && p->kept->numel() == rows * k &&
-                    p->wscale->numel() == out && p->bias->numel() == out &&
+    TORCH_CHECK(p->wscale->numel() == out && p->bias->numel() == out &&
                     p->outlier_wt->numel() == k * out,
                 "operand shapes");
     if (p->residual != nullptr) {

@@ -192,7 +192,7 @@ pub fn int8_layer(
         ok &= q.is_valid();
     }
     if !ok || (outputs.y.is_none() && outputs.next.is_none()) {
-        return Err("int8 layer output: contiguous CPU tensors of the expected types".into());
+        return Err("int8 layer: contiguous CPU tensors of the expected types".into());
     }
     let (next_outliers, next) = match outputs.next {
         Some((o, q)) => (o, Some(q)),

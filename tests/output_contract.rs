@@ -106,7 +106,7 @@ fn assert_page_equals_tables(dir: &Path) {
         "answers"
     };
     assert!(
-        html.contains("Shares on this page are of") && html.contains(base),
+        html.contains("Shares in the table and charts are of") && html.contains(base),
         "the page states its base"
     );
 }

@@ -255,7 +255,8 @@ impl BertEncoder {
     /// Unit-length mean-pooled embeddings `[texts, hidden]` (f32) of a packed batch, in the
     /// order the sequences were given to [`PackedBatch::new`]; each row is the same bits
     /// whatever else is in the batch.
-    pub fn embed_packed(&self, batch: &PackedBatch) -> Tensor {
+    /// An error says which fused int8 pass refused its operands.
+    pub fn embed_packed(&self, batch: &PackedBatch) -> Result<Tensor, String> {
         self.forward(batch, &mut None)
     }
 
@@ -274,7 +275,9 @@ impl BertEncoder {
         }
     }
 
-    fn forward(&self, batch: &PackedBatch, probe: &mut Probe) -> Tensor {
+    /// The pooled vectors of `batch`; an error only if a fused int8 pass refuses the operands
+    /// this encoder built for it (a fault of the encoder, never of the answers).
+    fn forward(&self, batch: &PackedBatch, probe: &mut Probe) -> Result<Tensor, String> {
         let h = self.shape.hidden_size;
         let eps = self.shape.layer_norm_eps;
         let x = self.word.index_select(0, &batch.ids)
@@ -282,14 +285,14 @@ impl BertEncoder {
             + &self.token_type0;
         let x = x.layer_norm([h], Some(&self.emb_ln_w), Some(&self.emb_ln_b), eps, false);
         let fused = match probe {
-            None => self.layers_int8(batch, &x),
+            None => self.layers_int8(batch, &x)?,
             Some(_) => None,
         };
         let x = match fused {
             Some(x) => x,
             None => self.layers(batch, x, probe),
         };
-        self.pool(batch, &x)
+        Ok(self.pool(batch, &x))
     }
 
     /// The layers on the embeddings `x`, one libtorch op (or fused int8 layer) at a time,
@@ -331,28 +334,35 @@ impl BertEncoder {
     /// The layers on the embeddings `x` when every dense layer is int8: each layer's output
     /// pass adds the residual, applies GELU or the layer norm and quantises its rows for the
     /// next int8 layer (`native.cpp`), so the f32 rows between the up and down projections
-    /// are never written. `None` if a dense layer is not int8 or a fused pass refuses its
-    /// operands (the caller then runs [`BertEncoder::layers`]).
-    fn layers_int8(&self, batch: &PackedBatch, x: &Tensor) -> Option<Tensor> {
+    /// are never written. `None` if a dense layer is not int8 (the caller then runs
+    /// [`BertEncoder::layers`]); an error if a fused pass refuses its operands, which would be
+    /// a fault here, so it is said rather than hidden behind a slower path.
+    fn layers_int8(&self, batch: &PackedBatch, x: &Tensor) -> Result<Option<Tensor>, String> {
         fn int8(d: &Dense) -> Option<&QuantLinear> {
             match d {
                 Dense::Int8(q) => Some(q),
                 Dense::Float { .. } => None,
             }
         }
-        let layers: Vec<[&QuantLinear; 4]> = self
+        let layers: Option<Vec<[&QuantLinear; 4]>> = self
             .layers
             .iter()
             .map(|l| Some([int8(&l.qkv)?, int8(&l.out)?, int8(&l.up)?, int8(&l.down)?]))
-            .collect::<Option<_>>()?;
+            .collect();
+        let Some(layers) = layers.filter(|l| !l.is_empty()) else {
+            return Ok(None);
+        };
         let mut x = x.contiguous();
-        let mut xq = Some(layers.first()?[0].quantize(&x).ok()?);
+        let mut xq = Some(layers[0][0].quantize(&x)?);
         for (i, (denses, layer)) in layers.iter().zip(&self.layers).enumerate() {
             let next = layers.get(i + 1).map(|l| l[0]);
-            let input = (&x, xq.as_ref()?);
+            let input = xq
+                .as_ref()
+                .map(|q| (&x, q))
+                .ok_or("int8 layer: no quantised input")?;
             (x, xq) = self.layer_int8(batch, denses, layer, input, next)?;
         }
-        Some(x)
+        Ok(Some(x))
     }
 
     /// One layer of [`BertEncoder::layers_int8`] on `x` (f32) and its rows quantised for
@@ -365,7 +375,7 @@ impl BertEncoder {
         layer: &Layer,
         (x, xq): (&Tensor, &kernel::Quantised),
         next: Option<&QuantLinear>,
-    ) -> Option<(Tensor, Option<kernel::Quantised>)> {
+    ) -> Result<(Tensor, Option<kernel::Quantised>), String> {
         let (rows, h) = (x.size()[0], self.shape.hidden_size);
         let eps = self.shape.layer_norm_eps;
         let device = x.device();
@@ -379,9 +389,9 @@ impl BertEncoder {
             y: Some(&mut proj),
             next: None,
         };
-        qkv.forward_quantised(xq, &Default::default(), y).ok()?;
+        qkv.forward_quantised(xq, &Default::default(), y)?;
         let ctx = batch.attend(&proj, self.shape.num_attention_heads);
-        let ctxq = out.quantize(&ctx.contiguous()).ok()?;
+        let ctxq = out.quantize(&ctx.contiguous())?;
         let (mut attn, mut attnq) = (f32_rows(h), quantised(h, up));
         let after = kernel::After {
             residual: Some(x),
@@ -392,7 +402,7 @@ impl BertEncoder {
             y: Some(&mut attn),
             next: Some((up.outliers(), &mut attnq)),
         };
-        out.forward_quantised(&ctxq, &after, y).ok()?;
+        out.forward_quantised(&ctxq, &after, y)?;
         let mut upq = quantised(up.outputs(), down);
         let after = kernel::After {
             gelu: true,
@@ -402,7 +412,7 @@ impl BertEncoder {
             y: None,
             next: Some((down.outliers(), &mut upq)),
         };
-        up.forward_quantised(&attnq, &after, y).ok()?;
+        up.forward_quantised(&attnq, &after, y)?;
         let mut x_next = f32_rows(h);
         let mut xq_next = next.map(|n| (n.outliers(), quantised(h, n)));
         let after = kernel::After {
@@ -414,8 +424,8 @@ impl BertEncoder {
             y: Some(&mut x_next),
             next: xq_next.as_mut().map(|(o, q)| (*o, q)),
         };
-        down.forward_quantised(&upq, &after, y).ok()?;
-        Some((x_next, xq_next.map(|(_, q)| q)))
+        down.forward_quantised(&upq, &after, y)?;
+        Ok((x_next, xq_next.map(|(_, q)| q)))
     }
 
     /// One unit-length vector per text from the last layer's token states.

@@ -195,7 +195,13 @@ impl SentenceModel {
         match &self.engine {
             Engine::Fused(encoder) => {
                 let batch = PackedBatch::new(tokens, self.position_offset, self.opts.device);
-                Ok(tch::no_grad(|| encoder.embed_packed(&batch)))
+                tch::no_grad(|| encoder.embed_packed(&batch)).map_err(|problem| Error::Embed {
+                    backend: self.identity.tag.clone(),
+                    problem: format!(
+                        "stopped: {problem} (a fault in codeframe, not in the answers; \
+                         --precision f32 runs without the int8 passes)"
+                    ),
+                })
             }
             Engine::RustBert(model) => {
                 let out = model

@@ -254,19 +254,10 @@ pub fn answers_from_table(table: Table, opts: &ReadOptions) -> Result<Answers, I
 
 /// The ids in column `idx`, refusing empty and repeated ones.
 pub fn unique_ids(table: &Table, idx: usize) -> Result<Vec<String>, InputError> {
-    let name = table.headers.get(idx).cloned().unwrap_or_default();
     let mut seen: HashMap<&str, u64> = HashMap::new();
     let mut ids = Vec::with_capacity(table.records.len());
     for r in &table.records {
-        let id = r.fields.get(idx).map(|s| s.trim()).unwrap_or("");
-        if id.is_empty() {
-            return Err(InputError::file(
-                &table.path,
-                Some(r.line),
-                format!("the id column \"{name}\" is empty"),
-                "give every row an id, or leave out the id column to use row numbers",
-            ));
-        }
+        let id = record_id(table, r, idx)?;
         if let Some(first) = seen.insert(id, r.line) {
             return Err(InputError::file(
                 &table.path,
@@ -278,6 +269,25 @@ pub fn unique_ids(table: &Table, idx: usize) -> Result<Vec<String>, InputError> 
         ids.push(id.to_string());
     }
     Ok(ids)
+}
+
+/// The trimmed id of record `r` in column `idx`; an empty id is an error naming its line.
+pub(crate) fn record_id<'t>(
+    table: &Table,
+    r: &'t Record,
+    idx: usize,
+) -> Result<&'t str, InputError> {
+    let id = r.fields.get(idx).map(|s| s.trim()).unwrap_or("");
+    if id.is_empty() {
+        let name = table.headers.get(idx).map(String::as_str).unwrap_or("");
+        return Err(InputError::file(
+            &table.path,
+            Some(r.line),
+            format!("the id column \"{name}\" is empty"),
+            "give every row an id, or leave out the id column to use row numbers",
+        ));
+    }
+    Ok(id)
 }
 
 fn delimiter_for(path: &Path) -> u8 {

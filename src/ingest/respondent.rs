@@ -83,7 +83,6 @@ pub fn dedup(
     text_idx: usize,
     mode: Duplicates,
 ) -> Result<(Vec<usize>, Vec<Dropped>), InputError> {
-    let name = table.headers.get(id_idx).cloned().unwrap_or_default();
     let id_of = |i: usize| {
         table.records[i]
             .fields
@@ -94,15 +93,7 @@ pub fn dedup(
     // The record kept for each id.
     let mut chosen: HashMap<&str, usize> = HashMap::new();
     for (i, r) in table.records.iter().enumerate() {
-        let id = id_of(i);
-        if id.is_empty() {
-            return Err(InputError::file(
-                &table.path,
-                Some(r.line),
-                format!("the id column \"{name}\" is empty"),
-                "give every row an id, or leave out the id column to use row numbers",
-            ));
-        }
+        let id = super::record_id(table, r, id_idx)?;
         match chosen.get(id) {
             Some(&first) if mode == Duplicates::Error => {
                 return Err(InputError::file(
@@ -274,6 +265,18 @@ mod tests {
 
     fn table(csv: &str) -> Table {
         parse_table(Path::new("s.csv"), csv.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn an_empty_id_names_its_line_in_either_path() {
+        let t = table("id,text\na,one\n  ,two\n");
+        for e in [
+            dedup(&t, 0, 1, Duplicates::First).unwrap_err(),
+            crate::ingest::unique_ids(&t, 0).unwrap_err(),
+        ] {
+            assert_eq!(e.line, Some(3));
+            assert!(e.problem.contains("the id column \"id\" is empty"), "{e}");
+        }
     }
 
     #[test]

@@ -117,11 +117,16 @@ pub(super) fn status_counts<'a>(
 }
 
 /// Answers per language, most frequent first, the undetermined last; none when no answer's
-/// language was told (a run from before languages were told).
+/// language was told (a run from before languages were told). A blank cell of a survey
+/// question (`no answer`) has no language to tell, so it is left out rather than counted as
+/// undetermined.
 fn language_counts<'a>(
-    languages: impl Iterator<Item = &'a Option<String>>,
+    rows: impl Iterator<Item = (&'a Status, &'a Option<String>)>,
 ) -> Vec<(String, usize)> {
-    let all: Vec<Option<String>> = languages.cloned().collect();
+    let all: Vec<Option<String>> = rows
+        .filter(|(status, _)| **status != Status::NoAnswer)
+        .map(|(_, language)| language.clone())
+        .collect();
     if all.iter().all(Option::is_none) {
         return Vec::new();
     }
@@ -195,7 +200,7 @@ pub fn discover_page(
         generated_by: format!("codeframe {}", manifest.version),
         rows_total: d.rows,
         status_counts: status_counts(d.assignments.iter().map(|a| &a.status)),
-        languages: language_counts(d.assignments.iter().map(|a| &a.language)),
+        languages: language_counts(d.assignments.iter().map(|a| (&a.status, &a.language))),
         groups,
         points,
         base: base_text(&freq),
@@ -277,7 +282,7 @@ pub fn apply_page(
         generated_by: format!("codeframe {}", manifest.version),
         rows_total: app.rows.len(),
         status_counts: status_counts(app.rows.iter().map(|r| &r.status)),
-        languages: language_counts(app.rows.iter().map(|r| &r.language)),
+        languages: language_counts(app.rows.iter().map(|r| (&r.status, &r.language))),
         groups,
         points,
         candidates,
@@ -509,6 +514,30 @@ mod tests {
             interleave([&a, &b].into_iter(), 9),
             vec!["x", "y", "w", "z"]
         );
+    }
+
+    #[test]
+    fn blank_cells_are_not_undetermined_languages() {
+        let rows = [
+            (Status::Coded, Some("en".to_string())),
+            (Status::Coded, Some("de".to_string())),
+            (Status::Coded, Some("en".to_string())),
+            (Status::NoAnswer, None),
+            (Status::NoAnswer, None),
+            (Status::Coded, None),
+        ];
+        let counts = language_counts(rows.iter().map(|(s, l)| (s, l)));
+        assert_eq!(
+            counts,
+            vec![
+                ("en".to_string(), 2),
+                ("de".to_string(), 1),
+                ("undetermined".to_string(), 1)
+            ]
+        );
+        // Only blank cells and no told language: nothing to show.
+        let blank = [(Status::NoAnswer, None::<String>)];
+        assert!(language_counts(blank.iter().map(|(s, l)| (s, l))).is_empty());
     }
 
     fn named(group: usize, votes: f32, mixed: bool, weak: bool) -> crate::describe::Group {

@@ -116,12 +116,16 @@ fn render_question(out: &mut String, i: usize, q: &QuestionSection) {
     }
     put!(
         out,
-        "<p class=\"base\">{} rows. Shares are of {}.</p>\n",
+        "<p class=\"base\">{} rows. Shares in the table are of {}.</p>\n",
         q.rows_total,
         esc(or_dash(&q.base))
     );
     if !q.status_counts.is_empty() {
-        out.push_str("<ul class=\"status\" aria-label=\"Rows by status\">");
+        put!(
+            out,
+            "<ul class=\"status\" aria-label=\"Rows by status\"><li><span>Status (of {} rows)</span></li>",
+            q.rows_total
+        );
         for (name, n) in &q.status_counts {
             put!(
                 out,

@@ -271,22 +271,30 @@ fn render_header(out: &mut String, r: &RunReport, title: &str) {
     if !r.base.is_empty() {
         put!(
             out,
-            "<p class=\"base\">Shares on this page are of {}.</p>\n",
+            "<p class=\"base\">Shares in the table and charts are of {}.</p>\n",
             esc(&r.base)
         );
     }
     for n in &r.notes {
         put!(out, "<p class=\"note warn\">{}</p>\n", esc(n));
     }
+    // Each list says what its shares are of, since neither is the table's base: statuses are
+    // of every row, languages of the answers (blank cells of a survey question have none).
     if !r.status_counts.is_empty() {
-        out.push_str("<ul class=\"status\" aria-label=\"Rows by status\">");
+        put!(
+            out,
+            "<ul class=\"status\" aria-label=\"Rows by status\"><li><span>Status (of {} rows)</span></li>",
+            r.rows_total
+        );
         render_counts(out, &r.status_counts, r.rows_total);
     }
     if !r.languages.is_empty() {
-        out.push_str(
-            "<ul class=\"status\" aria-label=\"Answers by language\"><li><span>Languages</span></li>",
+        let answers = r.languages.iter().map(|(_, n)| n).sum();
+        put!(
+            out,
+            "<ul class=\"status\" aria-label=\"Answers by language\"><li><span>Languages (of {answers} answers)</span></li>",
         );
-        render_counts(out, &r.languages, r.rows_total);
+        render_counts(out, &r.languages, answers);
     }
     out.push_str("</header>\n");
 }

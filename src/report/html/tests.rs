@@ -462,3 +462,18 @@ fn sha256_self_check() {
         "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="
     );
 }
+
+#[test]
+fn language_shares_are_of_the_answers_not_of_blank_cells() {
+    // 10 rows, 2 of them blank cells of a survey question: the 8 answers' languages.
+    let mut r = small();
+    r.languages = vec![("en".into(), 6), ("undetermined".into(), 2)];
+    let html = render(&r);
+    let chips = html
+        .split("aria-label=\"Answers by language\"")
+        .nth(1)
+        .and_then(|s| s.split("</ul>").next())
+        .unwrap_or_default();
+    assert!(chips.contains("<b>6</b> <small>75.0%</small>"), "{chips}");
+    assert!(chips.contains("<b>2</b> <small>25.0%</small>"), "{chips}");
+}

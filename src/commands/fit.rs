@@ -290,7 +290,7 @@ fn tie_note(candidates: &[CandidateReport], own: Option<f64>) -> String {
     });
     match (top, top.and_then(|c| c.kappa), own) {
         (Some(c), Some(k), Some(own)) => format!(
-            " (within {:.3} kappa of {}, so tied; the higher macro-F1 decided)",
+            " (within {:.3} kappa of {}, so tied; the higher kappa + macro-F1 decided)",
             k - own,
             c.name
         ),
@@ -359,7 +359,7 @@ mod tests {
         ];
         assert_eq!(
             tie_note(&c, Some(0.5376)),
-            " (within 0.001 kappa of logistic, so tied; the higher macro-F1 decided)"
+            " (within 0.001 kappa of logistic, so tied; the higher kappa + macro-F1 decided)"
         );
         assert_eq!(tie_note(&c, Some(0.5383)), "");
         assert_eq!(tie_note(&c, None), "");

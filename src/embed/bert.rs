@@ -136,12 +136,12 @@ enum Dense {
 }
 
 impl Dense {
-    /// `x W^T + b`, plus `residual` when given (fused into the int8 layer's last pass).
+    /// `x W^T + b`, plus `residual` when given.
     fn apply(&self, x: &Tensor, residual: Option<&Tensor>, scratch: &Scratch) -> Tensor {
         match (self, residual) {
             (Dense::Float { w, b }, None) => dense(x, w, b),
             (Dense::Float { w, b }, Some(r)) => dense(x, w, b) + r,
-            (Dense::Int8(q), r) => q.forward(x, r, scratch),
+            (Dense::Int8(q), r) => q.forward_reference(x, r, scratch),
         }
     }
 }
@@ -295,8 +295,9 @@ impl BertEncoder {
         Ok(self.pool(batch, &x))
     }
 
-    /// The layers on the embeddings `x`, one libtorch op (or fused int8 layer) at a time,
-    /// recording each dense layer's largest inputs in `probe` when asked.
+    /// The layers on the embeddings `x`, one libtorch op at a time (an int8 layer as its
+    /// reference chain; [`BertEncoder::layers_int8`] runs the fused passes), recording each
+    /// dense layer's largest inputs in `probe` when asked.
     fn layers(&self, batch: &PackedBatch, mut x: Tensor, probe: &mut Probe) -> Tensor {
         let h = self.shape.hidden_size;
         let eps = self.shape.layer_norm_eps;

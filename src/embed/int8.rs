@@ -89,13 +89,16 @@ impl QuantLinear {
 
     /// `x W^T + b (+ residual)` over `[rows, in]` f32 with `rows` a multiple of
     /// [`BLOCK_ROWS`]: the quantisation and the output each in one fused pass (`native.cpp`)
-    /// around libtorch's int8 product. Falls back to [`QuantLinear::forward_reference`] if
-    /// the fused passes refuse their operands.
+    /// around libtorch's int8 product, or [`QuantLinear::forward_reference`] if the fused
+    /// passes refuse their operands. The tests' view of one layer; the encoder chains its
+    /// layers' fused passes itself and stops on a refusal.
+    #[cfg(test)]
     pub fn forward(&self, x: &Tensor, residual: Option<&Tensor>, scratch: &Scratch) -> Tensor {
         self.forward_fused(x, residual)
             .unwrap_or_else(|_| self.forward_reference(x, residual, scratch))
     }
 
+    #[cfg(test)]
     fn forward_fused(
         &self,
         x: &Tensor,

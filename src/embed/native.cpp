@@ -5,9 +5,10 @@
 // block and then its output pass, which turns the int32 sums back into f32 with the bias,
 // the f32 outlier channels and the residual, applies GELU or the layer norm and quantises
 // the rows for the next int8 layer. Each pass replaces a chain of separate libtorch ops,
-// every one a full pass over memory. And the f32 self-attention of packed texts, one text and head at a time, in
-// place of one libtorch flash-attention call per text length (most answers are short, and the
-// general kernel's block products cost more in set-up than in arithmetic there).
+// every one a full pass over memory. And the f32 self-attention of packed texts, one text and
+// head at a time, in place of one libtorch flash-attention call per text length (most answers
+// are short, and the general kernel's block products cost more in set-up than in arithmetic
+// there).
 //
 // The passes keep the order of the libtorch ops they replace (GELU and the layer norm agree
 // with libtorch's to 1e-5, attention to 1e-5: unit tests in int8.rs and bert.rs); every pass

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::assets::CSS;
-use super::{esc, or_dash, pct, share_of};
+use super::{esc, or_dash, pct};
 
 /// Everything the index page shows.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -120,23 +120,7 @@ fn render_question(out: &mut String, i: usize, q: &QuestionSection) {
         q.rows_total,
         esc(or_dash(&q.base))
     );
-    if !q.status_counts.is_empty() {
-        put!(
-            out,
-            "<ul class=\"status\" aria-label=\"Rows by status\"><li><span>Status (of {} rows)</span></li>",
-            q.rows_total
-        );
-        for (name, n) in &q.status_counts {
-            put!(
-                out,
-                "<li><span>{}</span> <b>{}</b> <small>{}</small></li>",
-                esc(name),
-                n,
-                pct(share_of(*n, q.rows_total))
-            );
-        }
-        out.push_str("</ul>\n");
-    }
+    super::render_status_counts(out, &q.status_counts, q.rows_total);
     put!(
         out,
         "<table class=\"frequencies\">\n<thead><tr><th scope=\"col\">Response</th>\

@@ -280,27 +280,37 @@ fn render_header(out: &mut String, r: &RunReport, title: &str) {
     }
     // Each list says what its shares are of, since neither is the table's base: statuses are
     // of every row, languages of the answers (blank cells of a survey question have none).
-    if !r.status_counts.is_empty() {
-        put!(
-            out,
-            "<ul class=\"status\" aria-label=\"Rows by status\"><li><span>Status (of {} rows)</span></li>",
-            r.rows_total
-        );
-        render_counts(out, &r.status_counts, r.rows_total);
-    }
+    render_status_counts(out, &r.status_counts, r.rows_total);
     if !r.languages.is_empty() {
         let answers = r.languages.iter().map(|(_, n)| n).sum();
-        put!(
-            out,
-            "<ul class=\"status\" aria-label=\"Answers by language\"><li><span>Languages (of {answers} answers)</span></li>",
-        );
-        render_counts(out, &r.languages, answers);
+        let label = format!("Languages (of {answers} answers)");
+        render_counts(out, "Answers by language", &label, &r.languages, answers);
     }
     out.push_str("</header>\n");
 }
 
-/// The items of a count list (name, count, share of the rows) and its closing tag.
-fn render_counts(out: &mut String, counts: &[(String, usize)], total: usize) {
+/// The rows by status as a count list, shares of all `rows`; nothing when there are none.
+fn render_status_counts(out: &mut String, counts: &[(String, usize)], rows: usize) {
+    if !counts.is_empty() {
+        let label = format!("Status (of {rows} rows)");
+        render_counts(out, "Rows by status", &label, counts, rows);
+    }
+}
+
+/// A count list: its label, then each item's name, count and share of `total`.
+fn render_counts(
+    out: &mut String,
+    aria: &str,
+    label: &str,
+    counts: &[(String, usize)],
+    total: usize,
+) {
+    put!(
+        out,
+        "<ul class=\"status\" aria-label=\"{}\"><li><span>{}</span></li>",
+        esc(aria),
+        esc(label)
+    );
     for (name, n) in counts {
         put!(
             out,
